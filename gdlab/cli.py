@@ -1,0 +1,147 @@
+"""The command line: parse, call the library, print. The only place that prints errors and picks exit codes.
+
+Heavy modules (NumPy, the engine, matplotlib) are imported inside the commands so that `gdlab --help` is quick.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from .errors import ConfigError, GdlabError
+
+app = typer.Typer(
+    help="gdlab: a lab for gradient-descent optimizers. Write a YAML config, run it, look at the plots.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+LIST_KINDS = ("objectives", "datasets", "models", "losses", "optimizers", "schedules")
+EXIT_INTERRUPTED = 130
+
+ConfigArg = typer.Argument(..., help="YAML config file.", show_default=False)
+SetOpt = typer.Option([], "--set", help="Override a config key: --set optimizer.lr=0.6 (value parsed as YAML).")
+OutOpt = typer.Option(Path("runs"), "--out", help="Parent folder of the new run directory.")
+SeedOpt = typer.Option(None, "--seed", help="Random seed (overrides the config's seed).")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar and no table; print only the run directory.")
+
+
+@contextmanager
+def error_boundary() -> Iterator[None]:
+    """gdlab's own errors become one message on stderr and an exit code; never a traceback."""
+    try:
+        yield
+    except GdlabError as exc:
+        label = "config error" if isinstance(exc, ConfigError) else "error"
+        err.print(f"[bold red]{label}:[/] {escape(str(exc))}")
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@app.command()
+def run(config: Path = ConfigArg, set_: List[str] = SetOpt, out_dir: Path = OutOpt,
+        seed: Optional[int] = SeedOpt, quiet: bool = QuietOpt) -> None:
+    """Run one configuration (one optimizer) and write a run directory."""
+    _execute(config, set_, out_dir, seed, quiet, mode="run")
+
+
+@app.command()
+def compare(config: Path = ConfigArg,
+            optimizers: Optional[str] = typer.Option(None, "--optimizers", help="Comma-separated names to run with "
+                                                     "their defaults instead of the config's list, e.g. sgd,adam."),
+            set_: List[str] = SetOpt, out_dir: Path = OutOpt, seed: Optional[int] = SeedOpt,
+            quiet: bool = QuietOpt) -> None:
+    """Run several optimizers side by side on the same problem (one vectorized loop)."""
+    names = None
+    if optimizers is not None:
+        names = [n.strip() for n in optimizers.split(",") if n.strip()]
+        if not names:
+            with error_boundary():
+                raise ConfigError(f"--optimizers {optimizers!r}: expected comma-separated optimizer names, e.g. sgd,adam")
+    _execute(config, set_, out_dir, seed, quiet, mode="compare", select=names)
+
+
+def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None, quiet: bool, mode: str,
+             select: list[str] | None = None) -> None:
+    from . import report
+    from .config import load_config
+    from .runner import run_config
+
+    with error_boundary():
+        cfg = load_config(config, overrides, select_optimizers=select)
+        with report.progress_bar(enabled=not quiet and err.is_terminal, console=err) as progress:
+            outcome = run_config(cfg, out=out_dir, mode=mode, seed=seed, progress=progress)
+        for w in outcome.warnings:
+            err.print(f"[yellow]warning:[/] {escape(w)}")
+        if outcome.plot_error:
+            err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
+        if not quiet:
+            out.print(report.summary_table(outcome))
+        out.print(str(outcome.run_dir), markup=False)
+        if outcome.interrupted:
+            err.print("[yellow]interrupted:[/] metrics and summary so far are in the run directory")
+            raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command()
+def plot(run_dirs: List[Path] = typer.Argument(..., help="Run or compare directories to draw (overlaid).",
+                                               show_default=False),
+         kind: str = typer.Option("all", "--kind", help="loss | trajectory | all"),
+         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the figure to this PNG file "
+                                               "(default: each run's plots/ folder)."),
+         smooth: int = typer.Option(0, "--smooth", help="Moving-average window for noisy loss curves.")) -> None:
+    """Redraw loss curves and trajectories from saved run directories."""
+    from .replot import replot
+
+    with error_boundary():
+        if kind not in ("loss", "trajectory", "all"):
+            raise ConfigError(f"--kind {kind!r}: accepted: loss, trajectory, all")
+        if smooth < 0:
+            raise ConfigError(f"--smooth {smooth}: must be >= 0")
+        for path in replot(run_dirs, kind=kind, output=output, smooth=smooth):
+            out.print(str(path), markup=False)
+
+
+@app.command("list")
+def list_(what: Optional[str] = typer.Argument(None, help=" | ".join(LIST_KINDS), show_default=False)) -> None:
+    """List objectives, datasets, models, losses, optimizers or schedules with their defaults."""
+    from . import report
+
+    with error_boundary():
+        if what is not None and what not in LIST_KINDS:
+            from .registry import did_you_mean
+
+            raise ConfigError(f"unknown list {what!r}{did_you_mean(what, LIST_KINDS)}\n  accepted: {', '.join(LIST_KINDS)}")
+        for kind in [what] if what else LIST_KINDS:
+            out.print(report.catalogue(kind))
+
+
+@app.command()
+def validate(config: Path = ConfigArg, set_: List[str] = SetOpt) -> None:
+    """Check a config without running it."""
+    from . import report
+    from .config import load_config
+
+    with error_boundary():
+        cfg = load_config(config, set_)
+        out.print(report.describe_config(cfg))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,390 @@
+"""YAML config -> validated, frozen `Config`.
+
+Every mistake is a ConfigError naming the key path, the bad value and what is accepted (with the YAML line
+where there is one). Names and defaults of optimizer, schedule and objective parameters are not repeated here:
+they are read from the factories' signatures through the registries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .registry import REQUIRED, did_you_mean, signature_defaults
+from .yamlio import KeyPath, apply_override, format_path, load_yaml, parse_assignment
+
+TOP_KEYS = ("name", "problem", "optimizer", "optimizers", "schedule", "steps", "epochs", "log_every",
+            "eval_every", "seed", "dtype", "sweep")
+TOY_KEYS = ("objective", "params", "init", "noise")
+DATA_KEYS = ("dataset", "params", "model", "hidden", "activation", "bias", "init", "loss", "batch_size",
+             "sampling", "data_dir", "split", "validation")
+DTYPES = ("float64", "float32")
+DEFAULT_TOY_STEPS = 100
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    name: str
+    hparams: dict  # every hyperparameter of the optimizer, defaults filled in
+    label: str
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    kind: str  # "objective" | "dataset"
+    name: str  # the objective or dataset name
+    params: dict
+    init: Any  # toys: start point (tuple); datasets: he | xavier | zeros | std | {constant: v}
+    noise: float = 0.0
+    model: str | None = None
+    hidden: tuple = ()
+    activation: str = "relu"
+    bias: bool = True
+    loss: str | None = None
+    batch_size: int | None = None
+    sampling: str = "shuffle"
+    data_dir: str | None = None
+    split: str = "train"
+    validation: float = 0.0
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    problem: ProblemSpec
+    optimizers: tuple[OptimizerSpec, ...]
+    schedule: tuple[str, dict]
+    steps: int | None
+    epochs: float | None
+    log_every: int
+    eval_every: int | None
+    seed: int
+    dtype: str
+    sweep: dict = field(default_factory=dict)
+    resolved: dict = field(default_factory=dict)  # the config as a plain mapping, defaults filled in
+
+
+class _Checker:
+    """Builds messages that point at a key path and, where known, its line in the YAML file."""
+
+    def __init__(self, source: str, lines: dict[KeyPath, int]):
+        self.source = source
+        self.lines = lines
+
+    def fail(self, path: KeyPath, message: str) -> ConfigError:
+        line = self.lines.get(path)
+        if line == "--set":
+            where = f"{self.source} (from --set)"
+        else:
+            where = f"{self.source}, line {line}" if isinstance(line, int) else self.source
+        return ConfigError(f"{where}: {format_path(path)}: {message}")
+
+    def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping of keys, got {_show(value)}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(path + (key,), f"unknown key{did_you_mean(key, allowed)}\n  accepted: {', '.join(allowed)}")
+        return value
+
+    def integer(self, value: Any, path: KeyPath, minimum: int | None = None) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected a whole number, got {_show(value)}")
+        if minimum is not None and value < minimum:
+            raise self.fail(path, f"must be >= {minimum}, got {value}")
+        return value
+
+    def number(self, value: Any, path: KeyPath) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(path, f"expected a finite number, got {_show(value)}")
+        return float(value)
+
+    def choice(self, value: Any, path: KeyPath, choices: tuple[str, ...] | list[str]) -> str:
+        if value not in choices:
+            raise self.fail(path, f"unknown value {_show(value)}{did_you_mean(str(value), choices)}\n"
+                                  f"  accepted: {', '.join(choices)}")
+        return value
+
+    def boolean(self, value: Any, path: KeyPath) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {_show(value)}")
+        return value
+
+    def like_default(self, value: Any, default: Any, path: KeyPath) -> Any:
+        """`value` checked to have the type of `default` (a bool, a number, or a tuple of numbers)."""
+        if isinstance(default, bool):
+            return self.boolean(value, path)
+        if isinstance(default, (int, float)):
+            return self.number(value, path)
+        if isinstance(default, tuple) and default and all(isinstance(d, (int, float)) for d in default):
+            if not isinstance(value, (list, tuple)) or len(value) != len(default):
+                raise self.fail(path, f"expected a list of {len(default)} numbers such as {list(default)}, got {_show(value)}")
+            return tuple(self.number(v, path + (i,)) for i, v in enumerate(value))
+        if isinstance(value, (list, tuple)):
+            return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        return value
+
+    def params(self, given: Any, factory, path: KeyPath, what: str) -> dict:
+        """`given` checked against the parameters of `factory`, defaults filled in."""
+        defaults = signature_defaults(factory)
+        given = {} if given is None else self.mapping(given, path, tuple(defaults))
+        out = dict(defaults)
+        for key, value in given.items():
+            out[key] = self.like_default(value, defaults[key], path + (key,))
+        missing = [k for k, v in out.items() if v is REQUIRED]
+        if missing:
+            raise self.fail(path, f"{what} needs {', '.join(missing)}")
+        return out
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def load_config(path: str | Path, overrides: list[str] = (), select_optimizers: list[str] | None = None) -> Config:
+    """Read, override (`--set`) and validate a config file."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level (keys such as problem:, optimizer:, steps:), "
+                          f"got {type(data).__name__}")
+    for text in overrides:
+        key, value = parse_assignment(text)
+        data = apply_override(data, key, value, text)
+        lines[key] = "--set"
+    if select_optimizers:
+        data = dict(data)
+        data.pop("optimizer", None)
+        data["optimizers"] = [{"name": n} for n in select_optimizers]
+    return validate(data, name=path.stem, source=str(path), lines=lines)
+
+
+def validate(data: dict, name: str = "config", source: str = "config", lines: dict | None = None) -> Config:
+    c = _Checker(source, lines or {})
+    c.mapping(data, (), TOP_KEYS)
+    if "problem" not in data:
+        raise c.fail(("problem",), "missing: every config needs a problem (an objective or a dataset)")
+    problem = _problem(c, data["problem"])
+    optimizers = _optimizers(c, data)
+    schedule = _schedule(c, data.get("schedule"))
+    given = {k for k in ("steps", "epochs") if data.get(k) is not None}  # null means "not given"
+    if given == {"steps", "epochs"}:
+        raise c.fail(("epochs",), "give either steps or epochs, not both")
+    steps = c.integer(data["steps"], ("steps",), 1) if "steps" in given else None
+    epochs = None
+    if "epochs" in given:
+        if problem.kind != "dataset":
+            raise c.fail(("epochs",), "epochs count passes over a dataset; toy objectives take steps")
+        epochs = c.number(data["epochs"], ("epochs",))
+        if epochs <= 0:
+            raise c.fail(("epochs",), f"must be > 0, got {epochs:g}")
+    if steps is None and epochs is None:
+        steps, epochs = (DEFAULT_TOY_STEPS, None) if problem.kind == "objective" else (None, 1.0)
+    log_every = c.integer(data.get("log_every", 1), ("log_every",), 1)
+    eval_every = c.integer(data["eval_every"], ("eval_every",), 1) if data.get("eval_every") is not None else None
+    seed = c.integer(data.get("seed", 0), ("seed",), 0)
+    default_dtype = "float64" if problem.kind == "objective" else "float32"
+    dtype = c.choice(data.get("dtype", default_dtype), ("dtype",), DTYPES)
+    run_name = data.get("name", name)
+    if not isinstance(run_name, str) or not run_name.strip():
+        raise c.fail(("name",), f"expected a non-empty text, got {_show(run_name)}")
+    sweep = _sweep(c, data.get("sweep"))
+    cfg = Config(run_name.strip(), problem, optimizers, schedule, steps, epochs, log_every, eval_every,
+                 seed, dtype, sweep)
+    return _with_resolved(cfg)
+
+
+def _problem(c: _Checker, raw: Any) -> ProblemSpec:
+    p = ("problem",)
+    if not isinstance(raw, dict):
+        raise c.fail(p, f"expected a mapping with `objective:` or `dataset:`, got {_show(raw)}")
+    if "objective" in raw and "dataset" in raw:
+        raise c.fail(p + ("dataset",), "give either an objective or a dataset, not both")
+    if "objective" in raw:
+        return _toy_problem(c, raw)
+    if "dataset" in raw:
+        from .problems import data_problem_spec  # datasets pull in more code; only when asked for
+
+        c.mapping(raw, p, DATA_KEYS)
+        return data_problem_spec(c, raw)
+    raise c.fail(p, "needs `objective:` (a toy function such as bowl2d) or `dataset:` (such as airfoil)")
+
+
+def _toy_problem(c: _Checker, raw: dict) -> ProblemSpec:
+    from .objectives import OBJECTIVES, load_plugin, make_objective
+
+    p = ("problem",)
+    c.mapping(raw, p, TOY_KEYS)
+    name = raw["objective"]
+    if not isinstance(name, str):
+        raise c.fail(p + ("objective",), f"expected a name such as bowl2d, got {_show(name)}")
+    factory = load_plugin(name, "problem.objective") if ":" in name else None
+    if factory is None:
+        c.choice(name, p + ("objective",), OBJECTIVES.names())
+        factory = OBJECTIVES.get(name)
+    params = c.params(raw.get("params"), factory, p + ("params",), f"objective {name}")
+    objective = make_objective(name, params)
+    init = raw.get("init", objective.default_init)
+    if isinstance(init, (int, float)) and not isinstance(init, bool):
+        init = [init]
+    if not isinstance(init, (list, tuple)) or not init:
+        raise c.fail(p + ("init",), f"expected the start point as a list of numbers, got {_show(init)}")
+    init = tuple(c.number(v, p + ("init", i)) for i, v in enumerate(init))
+    if objective.dim is not None and len(init) != objective.dim:
+        raise c.fail(p + ("init",), f"{name} has {objective.dim} coordinates; the start point has {len(init)}: "
+                                    f"{list(init)}")
+    noise = c.number(raw.get("noise", 0.0), p + ("noise",))
+    if noise < 0:
+        raise c.fail(p + ("noise",), f"must be >= 0 (the standard deviation of the gradient noise), got {noise:g}")
+    return ProblemSpec("objective", name, params, init, noise)
+
+
+def _optimizers(c: _Checker, data: dict) -> tuple[OptimizerSpec, ...]:
+    from .optimizers import OPTIMIZERS
+
+    if "optimizer" in data and "optimizers" in data:
+        raise c.fail(("optimizers",), "give either `optimizer:` (one) or `optimizers:` (a list), not both")
+    if "optimizers" in data:
+        raw_list = data["optimizers"]
+        if not isinstance(raw_list, list) or not raw_list:
+            raise c.fail(("optimizers",), f"expected a non-empty list of optimizers, got {_show(raw_list)}")
+        entries = [(("optimizers", i), item) for i, item in enumerate(raw_list)]
+    elif "optimizer" in data:
+        entries = [(("optimizer",), data["optimizer"])]
+    else:
+        raise c.fail(("optimizer",), "missing: name an optimizer, e.g. optimizer: {name: sgd, lr: 0.1}")
+    specs = []
+    for path, raw in entries:
+        if isinstance(raw, str):
+            raw = {"name": raw}
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise c.fail(path, f"expected a mapping with a name, e.g. {{name: adam, lr: 0.01}}, got {_show(raw)}")
+        name = c.choice(raw["name"], path + ("name",), OPTIMIZERS.names())
+        factory = OPTIMIZERS.get(name)
+        hp_raw = {k: v for k, v in raw.items() if k not in ("name", "label")}
+        hparams = c.params(hp_raw, factory, path, f"optimizer {name}")
+        check_optimizer_hparams(c, name, hparams, path)
+        label = raw.get("label", name)
+        if not isinstance(label, str) or not label.strip():
+            raise c.fail(path + ("label",), f"expected a non-empty text, got {_show(label)}")
+        specs.append(OptimizerSpec(name, hparams, label))
+    labels = [s.label for s in specs]
+    if len(set(labels)) < len(labels):
+        specs = _unique_labels(specs)
+    return tuple(specs)
+
+
+def check_optimizer_hparams(c: _Checker, name: str, hparams: dict, path: KeyPath) -> None:
+    from .optimizers import check_hparams
+
+    for key, problem in check_hparams(name, hparams):
+        raise c.fail(path + (key,), f"{problem}, got {_show(hparams.get(key))}")
+
+
+def _unique_labels(specs: list[OptimizerSpec]) -> list[OptimizerSpec]:
+    """Members with the same label get their differing hyperparameters in the label (`momentum[lr=0.4]`)."""
+    out = []
+    for s in specs:
+        twins = [t for t in specs if t.label == s.label]
+        if len(twins) == 1:
+            out.append(s)
+            continue
+        differ = [k for k in s.hparams if len({repr(t.hparams[k]) for t in twins}) > 1]
+        label = f"{s.label}[{','.join(f'{k}={_fmt(s.hparams[k])}' for k in differ)}]" if differ else s.label
+        out.append(OptimizerSpec(s.name, s.hparams, label))
+    seen: dict[str, int] = {}
+    final = []
+    for s in out:  # still equal (identical members): number them
+        seen[s.label] = seen.get(s.label, 0) + 1
+        final.append(s if seen[s.label] == 1 else OptimizerSpec(s.name, s.hparams, f"{s.label}#{seen[s.label]}"))
+    return final
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "(" + ",".join(_fmt(x) for x in v) + ")"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _schedule(c: _Checker, raw: Any) -> tuple[str, dict]:
+    from .schedules import SCHEDULES, check_schedule
+
+    path = ("schedule",)
+    if raw is None:
+        return "constant", {}
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise c.fail(path, f"expected a mapping such as {{name: step, step_size: 10, gamma: 0.5}}, got {_show(raw)}")
+    name = c.choice(raw["name"], path + ("name",), SCHEDULES.names())
+    params = c.params({k: v for k, v in raw.items() if k != "name"}, SCHEDULES.get(name), path, f"schedule {name}")
+    for key, problem in check_schedule(name, params):
+        raise c.fail(path + (key,), f"{problem}, got {_show(params.get(key))}")
+    return name, params
+
+
+def _sweep(c: _Checker, raw: Any) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not raw:
+        raise c.fail(("sweep",), f"expected a mapping of key: [values], got {_show(raw)}")
+    out = {}
+    for key, values in raw.items():
+        if not isinstance(values, list) or not values:
+            raise c.fail(("sweep", key), f"expected a non-empty list of values, got {_show(values)}")
+        out[str(key)] = list(values)
+    return out
+
+
+def _with_resolved(cfg: Config) -> Config:
+    """`cfg` with `resolved`: the plain mapping written to the run directory's config.yaml."""
+    p = cfg.problem
+    if p.kind == "objective":
+        problem = {"objective": p.name, "params": _plain(p.params), "init": list(p.init), "noise": p.noise}
+    else:
+        problem = {"dataset": p.name, "params": _plain(p.params), "model": p.model, "hidden": list(p.hidden),
+                   "activation": p.activation, "bias": p.bias, "init": _plain(p.init), "loss": p.loss,
+                   "batch_size": p.batch_size, "sampling": p.sampling, "data_dir": p.data_dir, "split": p.split,
+                   "validation": p.validation}
+    resolved = {
+        "name": cfg.name,
+        "problem": problem,
+        "optimizers": [{"name": o.name, "label": o.label, **_plain(o.hparams)} for o in cfg.optimizers],
+        "schedule": {"name": cfg.schedule[0], **_plain(cfg.schedule[1])},
+        "steps": cfg.steps,
+        "epochs": cfg.epochs,
+        "log_every": cfg.log_every,
+        "eval_every": cfg.eval_every,
+        "seed": cfg.seed,
+        "dtype": cfg.dtype,
+    }
+    if cfg.sweep:
+        resolved["sweep"] = cfg.sweep
+    return Config(**{**cfg.__dict__, "resolved": resolved})
+
+
+def _plain(value: Any) -> Any:
+    """Tuples -> lists, recursively: what YAML and JSON write back cleanly."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def member_config(cfg: Config, optimizer: OptimizerSpec) -> dict:
+    """The resolved config of one member of a compare (what its sub-directory's config.yaml holds)."""
+    resolved = dict(cfg.resolved)
+    resolved.pop("optimizers")
+    resolved["optimizer"] = {"name": optimizer.name, "label": optimizer.label, **_plain(optimizer.hparams)}
+    return resolved

@@ -1,0 +1,55 @@
+"""Which figures a run or compare directory gets, drawn from its files alone (so `gdlab plot` can redraw them)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from .config import validate
+from .problems import landscape
+from .rundir import load_series
+from .series import Landscape, Series
+
+
+def landscape_of(run_dir: Path) -> Landscape | None:
+    """The loss surface of the problem in `run_dir`'s config.yaml (1- and 2-parameter problems)."""
+    import yaml
+
+    data = yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
+    cfg = validate(data, source=str(Path(run_dir) / "config.yaml"))
+    return landscape(cfg.problem)
+
+
+def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str) -> str | None:
+    """Draw the standard figures; a failure is reported, not raised (the results are already on disk)."""
+    try:
+        series = [load_series(d) for d in member_dirs]
+        land = landscape_of(member_dirs[0])
+        for d, s in zip(member_dirs, series):
+            draw_figures([s], land, d / "plots", title=s.label)
+        if mode == "compare":
+            draw_figures(series, land, run_dir / "plots", title=run_dir.name.rsplit("-", 3)[0], grid=True)
+    except Exception as exc:  # noqa: BLE001 - the run's data is safe; say what went wrong with the figures
+        return f"plots could not be drawn: {type(exc).__name__}: {exc}"
+    return None
+
+
+def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *, title: str = "",
+                 grid: bool = False, kind: str = "all", smooth: int = 0) -> list[Path]:
+    from . import plots
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # nan-only columns of diverged members
+        if kind in ("all", "loss"):
+            written.append(plots.loss_curves(series, out_dir / "loss.png", title=title, smooth=smooth))
+            for col, name in (("val_loss", "val_loss.png"), ("val_accuracy", "val_accuracy.png")):
+                if any(col in s.columns for s in series):
+                    written.append(plots.loss_curves(series, out_dir / name, y=col, title=title))
+        has_path = land is not None and any(s.path is not None for s in series)
+        if kind in ("all", "trajectory") and has_path:
+            written.append(plots.trajectories(series, land, out_dir / "trajectory.png", title=title))
+            if grid and len(series) > 1:
+                written.append(plots.small_multiples(series, land, out_dir / "trajectories_grid.png", title=title))
+    return written

@@ -1,0 +1,237 @@
+"""The one lockstep loop: R members advance together, one vectorized step at a time.
+
+Parameters, gradients and optimizer state carry a leading runs axis R. Members that use the same optimizer
+(and the same structural flags such as nesterov or amsgrad) share one update call with their hyperparameters as
+(R_group, 1) columns; there is no Python loop over members. A member whose loss, gradient or parameters become
+non-finite is frozen at its last finite parameters and marked diverged at that step; the others go on.
+
+The engine computes; it does not write files or print. What it records goes to a `Sink` (streamed to disk by the
+runner, or kept in memory for sweeps and tests).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
+
+
+@dataclass(frozen=True)
+class Member:
+    label: str
+    optimizer: str
+    hparams: dict  # every hyperparameter, defaults filled in (floats, tuples of floats, bools)
+
+
+class Problem(Protocol):
+    """What the engine needs of a problem (toy objective or model on data); see gdlab.problems."""
+
+    dim: int  # number of parameters P
+
+    def initial_params(self, n_runs: int) -> np.ndarray: ...  # (R, P), the same start for every member
+
+    def total_steps(self, steps: int | None, epochs: float | None) -> int: ...
+
+    def loss_and_grad(self, params: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...  # (R,), (R, P)
+
+    def epoch(self, k: int) -> float: ...
+
+    def evaluate(self, params: np.ndarray) -> dict[str, np.ndarray]: ...  # whole-data metrics, each (R,)
+
+    def final_loss(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...  # loss (R,), grad (R, P)
+
+
+class Sink(Protocol):
+    def log(self, step: int, epoch: float, values: dict[str, np.ndarray], rows: np.ndarray) -> None: ...
+
+    def path(self, step: int, params: np.ndarray, rows: np.ndarray) -> None: ...
+
+
+@dataclass
+class StackResult:
+    """Per-member outcome of a stack, each array (R,) in member order."""
+
+    status: list[str]  # "completed" | "diverged" | "interrupted"
+    steps_run: np.ndarray  # updates applied before the end, the divergence or the interrupt
+    diverged_at: np.ndarray  # step at which the loss or parameters became non-finite, -1 when never
+    final_loss: np.ndarray  # loss at the final (or last finite) parameters
+    best_loss: np.ndarray
+    final_params: np.ndarray  # (R, P)
+    final_metrics: dict[str, np.ndarray]  # whole-data evaluation at the end (datasets)
+    blowup: dict[str, np.ndarray]  # last finite loss, gradient norm and lr where a member diverged (nan otherwise)
+    wall_time_s: float
+    total_steps: int
+    interrupted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Group:
+    """Members that share one optimizer call: an index (slice when contiguous) and their optimizer."""
+
+    index: Any  # slice or index array into the runs axis
+    size: int
+    lr_at: Callable[[int], Any]  # t -> the learning rate of update t, (G, 1) or scalar
+    update: Callable
+    state: Any
+
+
+def group_key(member: Member) -> tuple:
+    """Members with equal keys can share an update call: same optimizer, same structural (boolean) flags."""
+    flags = tuple(sorted((k, v) for k, v in member.hparams.items() if isinstance(v, bool)))
+    return (member.optimizer, flags)
+
+
+def _column(values: list, dtype) -> Any:
+    """Per-member values as an (R, 1) column; tuples (betas) as tuples of columns."""
+    if isinstance(values[0], tuple):
+        return tuple(_column([v[i] for v in values], dtype) for i in range(len(values[0])))
+    if isinstance(values[0], bool) or values[0] is None or isinstance(values[0], str):
+        return values[0]
+    return np.asarray(values, dtype=dtype).reshape(-1, 1)
+
+
+def _as_index(idx: np.ndarray) -> Any:
+    if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
+        return slice(int(idx[0]), int(idx[0]) + len(idx))
+    return idx
+
+
+def build_groups(members: list[Member], params: np.ndarray, schedule: Callable, total: int) -> list[_Group]:
+    dtype = params.dtype
+    keys: dict[tuple, list[int]] = {}
+    for i, m in enumerate(members):
+        keys.setdefault(group_key(m), []).append(i)
+    groups = []
+    for indices in keys.values():
+        ms = [members[i] for i in indices]
+        index = _as_index(np.asarray(indices))
+        hp = {k: _column([m.hparams[k] for m in ms], dtype) for k in ms[0].hparams}
+        base_lr = hp.pop("lr")
+
+        def lr_at(t: int, base_lr=base_lr) -> np.ndarray:
+            return base_lr * schedule(t - 1, total)
+
+        opt = OPTIMIZERS.get(ms[0].optimizer)(lr=lr_at, **hp)
+        groups.append(_Group(index, len(ms), lr_at, opt.update, opt.init(params[index])))
+    return groups
+
+
+def make_schedule(name: str, params: dict) -> Callable[[int, int], Any]:
+    return SCHEDULES.get(name)(**params)
+
+
+def run_stack(
+    problem: Problem,
+    members: list[Member],
+    *,
+    steps: int | None,
+    epochs: float | None = None,
+    schedule: Callable[[int, int], Any] | None = None,
+    dtype: str = "float64",
+    log_every: int = 1,
+    eval_every: int | None = None,
+    path_every: int = 0,
+    sink: Sink | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> StackResult:
+    """Run every member for the same number of steps and return their outcome.
+
+    path_every: record the parameters every that many steps (0: never); the start and the end always.
+    """
+    schedule = schedule or make_schedule("constant", {})
+    total = problem.total_steps(steps, epochs)
+    n = len(members)
+    params = np.ascontiguousarray(problem.initial_params(n), dtype=dtype)  # (R, P)
+    groups = build_groups(members, params, schedule, total)
+    alive = np.ones(n, dtype=bool)
+    diverged_at = np.full(n, -1, dtype=np.int64)
+    steps_run = np.zeros(n, dtype=np.int64)
+    best = np.full(n, np.inf)
+    last = {"loss": np.full(n, np.nan), "grad_norm": np.full(n, np.nan), "lr": np.full(n, np.nan)}
+    blowup = {k: np.full(n, np.nan) for k in ("last_finite_loss", "grad_norm", "lr")}
+    progress_every = max(1, total // 200)
+    interrupted = False
+    k = 0
+    last_logged = -1
+    start = time.perf_counter()
+    with np.errstate(all="ignore"):  # overflow in a diverging member is a result, not a warning
+        try:
+            for k in range(total):
+                loss, grad = problem.loss_and_grad(params, k)
+                gnorm = np.sqrt(np.einsum("rp,rp->r", grad, grad))
+                lr = _current_lr(groups, k + 1, n)
+                bad = alive & ~(np.isfinite(loss) & np.isfinite(gnorm))
+                if bad.any():
+                    _freeze(bad, k, alive, diverged_at, blowup, last)
+                np.fmin(best, np.where(alive, loss, np.inf), out=best)
+                last["loss"] = np.where(alive, loss, last["loss"])
+                last["grad_norm"] = np.where(alive, gnorm, last["grad_norm"])
+                last["lr"] = np.where(alive, lr, last["lr"])
+                if sink is not None:
+                    if k % log_every == 0:
+                        sink.log(k, problem.epoch(k), {"loss": loss, "grad_norm": gnorm, "lr": lr}, alive)
+                        last_logged = k
+                    if eval_every and k % eval_every == 0:
+                        sink.log(k, problem.epoch(k), problem.evaluate(params), alive)
+                    if path_every and k % path_every == 0:
+                        sink.path(k, params, alive)
+                new = np.empty_like(params)
+                for g in groups:
+                    new[g.index], g.state = g.update(grad[g.index], g.state, params[g.index], k + 1)
+                ok = np.isfinite(new).all(axis=1)
+                bad = alive & ~ok
+                if bad.any():
+                    _freeze(bad, k + 1, alive, diverged_at, blowup, last)
+                params = np.where(alive[:, None], new, params) if not alive.all() else new
+                steps_run += alive
+                if progress is not None and (k + 1) % progress_every == 0:
+                    progress(k + 1, total)
+            k = total
+        except KeyboardInterrupt:
+            interrupted = True
+        final_loss, final_grad = problem.final_loss(params)
+        final_metrics = problem.evaluate(params)
+    wall = time.perf_counter() - start
+    end_ok = alive & np.isfinite(final_loss)
+    final_loss = np.where(end_ok | (diverged_at < 0), final_loss, last["loss"])
+    np.fmin(best, np.where(np.isfinite(final_loss), final_loss, np.inf), out=best)
+    if sink is not None:
+        end_step = int(k)
+        gnorm = np.sqrt(np.einsum("rp,rp->r", final_grad, final_grad))
+        if end_step != last_logged:
+            sink.log(end_step, problem.epoch(end_step), {"loss": final_loss, "grad_norm": gnorm,
+                                                          "lr": _current_lr(groups, end_step + 1, n)}, alive)
+        if final_metrics and eval_every:
+            sink.log(end_step, problem.epoch(end_step), final_metrics, alive)
+        if path_every:
+            sink.path(end_step, params, alive)
+    if progress is not None:
+        progress(min(k, total), total)
+    status = ["diverged" if d >= 0 else ("interrupted" if interrupted else "completed") for d in diverged_at]
+    best = np.where(np.isfinite(best), best, np.nan)
+    return StackResult(status, steps_run, diverged_at, final_loss, best, params, final_metrics, blowup, wall, total,
+                       interrupted)
+
+
+def _current_lr(groups: list[_Group], t: int, n: int) -> np.ndarray:
+    """The learning rate each member uses at update t (after the schedule), shape (R,)."""
+    lr = np.empty(n)
+    for g in groups:
+        lr[g.index] = np.broadcast_to(g.lr_at(t), (g.size, 1))[:, 0]
+    return lr
+
+
+def _freeze(bad: np.ndarray, step: int, alive: np.ndarray, diverged_at: np.ndarray,
+            blowup: dict[str, np.ndarray], last: dict[str, np.ndarray]) -> None:
+    """Mark `bad` members diverged at `step`, keeping what a user needs to understand why."""
+    diverged_at[bad] = step
+    alive &= ~bad
+    blowup["last_finite_loss"][bad] = last["loss"][bad]
+    blowup["grad_norm"][bad] = last["grad_norm"][bad]
+    blowup["lr"][bad] = last["lr"][bad]

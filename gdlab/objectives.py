@@ -1,0 +1,300 @@
+"""Toy objectives: analytic value and gradient, vectorized over a leading runs axis.
+
+Every objective maps points x of shape (R, D) (axis 0 = the runs axis) to values (R,) and gradients (R, D).
+Its parameters are floats, or arrays of shape (R,) when a sweep gives each member its own value; the formulas
+below broadcast either way. Factories are registered by name; each factory's signature holds the parameter
+names and defaults (`gdlab list objectives` reads them from there).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import ConfigError
+from .registry import Registry
+
+OBJECTIVES = Registry("objective")
+
+Window = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A differentiable toy function and what a plot or a stability check needs to know about it."""
+
+    formula: str
+    value: Callable[[np.ndarray], np.ndarray]  # x (R, D) -> f (R,)
+    grad: Callable[[np.ndarray], np.ndarray]  # x (R, D) -> ∇f (R, D)
+    default_init: tuple[float, ...]
+    window: Window  # plotting window, one (low, high) per coordinate (1-D and 2-D problems)
+    dim: int | None = None  # None: any dimension (taken from the start point)
+    minimiser: tuple[float, ...] | None = None
+    min_value: float | None = None
+    max_curvature: float | None = None  # largest Hessian eigenvalue where constant (quadratics)
+
+
+def _cols(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return x[:, 0], x[:, 1]
+
+
+def _stack(*cols: np.ndarray) -> np.ndarray:
+    return np.stack(np.broadcast_arrays(*cols), axis=1)
+
+
+def _scalar(v) -> float | None:
+    """The value as a float when it is one number, None when it varies per member (a sweep)."""
+    a = np.asarray(v)
+    return float(a) if a.ndim == 0 else None
+
+
+@OBJECTIVES.register("bowl2d", "f = a·x1² + b·x2² (d2l: a = 0.1, b = 2; DLFS: a = 0.05, b = 1)")
+def bowl2d(a: float = 0.1, b: float = 2.0) -> Objective:
+    """An axis-aligned elliptic bowl; ill-conditioned when a and b differ (the ratio b/a is the condition number)."""
+
+    def value(x):
+        x1, x2 = _cols(x)
+        return a * x1 * x1 + b * x2 * x2
+
+    def grad(x):
+        x1, x2 = _cols(x)
+        return _stack(2 * a * x1, 2 * b * x2)
+
+    sa, sb = _scalar(a), _scalar(b)
+    curvature = 2 * max(sa, sb) if sa is not None and sb is not None else None
+    return Objective(
+        formula=f"{_num(a)}·x1² + {_num(b)}·x2²",
+        value=value,
+        grad=grad,
+        dim=2,
+        default_init=(-5.0, -2.0),
+        window=((-5.5, 1.5), (-3.0, 3.0)),
+        minimiser=(0.0, 0.0),
+        min_value=0.0,
+        max_curvature=curvature,
+    )
+
+
+@OBJECTIVES.register("quadratic", "f = ½·xᵀAx − bᵀx (A symmetric positive definite for a minimum)")
+def quadratic(A: list = ((1.0, 0.0), (0.0, 10.0)), b: list = (0.0, 0.0)) -> Objective:
+    """A general quadratic; the gradient is Ax − b and the minimiser solves Ax = b."""
+    A_ = np.asarray(A, dtype=float)
+    b_ = np.asarray(b, dtype=float)
+    if A_.ndim != 2 or A_.shape[0] != A_.shape[1] or b_.shape != (A_.shape[0],):
+        raise ConfigError(
+            f"problem.params: A must be a square matrix and b a vector of the same size; got A of shape "
+            f"{A_.shape} and b of shape {b_.shape}"
+        )
+    if not np.allclose(A_, A_.T):
+        raise ConfigError("problem.params.A: must be symmetric")
+    S = 0.5 * (A_ + A_.T)
+    eig = np.linalg.eigvalsh(S)
+    minimiser = tuple(np.linalg.solve(S, b_)) if eig.min() > 0 else None
+    d = len(b_)
+
+    def value(x):
+        return 0.5 * np.einsum("ri,ij,rj->r", x, S, x) - x @ b_
+
+    def grad(x):
+        return x @ S - b_  # S is symmetric: (S x)ᵀ = xᵀ S
+
+    centre = np.zeros(d) if minimiser is None else np.asarray(minimiser)
+    return Objective(
+        formula="½·xᵀAx − bᵀx",
+        value=value,
+        grad=grad,
+        dim=d,
+        default_init=tuple(float(c) + 2.0 for c in centre),
+        window=tuple((float(c) - 3.0, float(c) + 3.0) for c in centre),
+        minimiser=minimiser,
+        min_value=None if minimiser is None else float(-0.5 * b_ @ np.asarray(minimiser)),
+        max_curvature=float(eig.max()),
+    )
+
+
+@OBJECTIVES.register("parabola", "f = Σ (x_i − c)² + d (DLFS: (x − 1)² + 0.001 from 0.2)")
+def parabola(c: float = 1.0, d: float = 0.0) -> Objective:
+    """The simplest convex problem, in any dimension; gradient descent converges for lr < 1."""
+
+    def value(x):
+        diff = x - np.reshape(c, (-1, 1))
+        return np.sum(diff * diff, axis=1) + d
+
+    def grad(x):
+        return 2 * (x - np.reshape(c, (-1, 1)))
+
+    sc = _scalar(c)
+    centre = 1.0 if sc is None else sc
+    return Objective(
+        formula=f"(x − {_num(c)})² + {_num(d)}",
+        value=value,
+        grad=grad,
+        default_init=(0.2,),
+        window=((centre - 1.5, centre + 1.5),),
+        minimiser=None if sc is None else (sc,),
+        min_value=_scalar(d),
+        max_curvature=2.0,
+    )
+
+
+@OBJECTIVES.register("rosenbrock", "f = (a − x)² + b·(y − x²)² (a = 1, b = 100; minimum at (a, a²))")
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
+    """The banana valley: easy to find, hard to follow to its end."""
+
+    def value(x):
+        x1, x2 = _cols(x)
+        r = x2 - x1 * x1
+        return (a - x1) ** 2 + b * r * r
+
+    def grad(x):
+        x1, x2 = _cols(x)
+        r = x2 - x1 * x1
+        return _stack(-2 * (a - x1) - 4 * b * x1 * r, 2 * b * r)
+
+    sa = _scalar(a)
+    return Objective(
+        formula=f"({_num(a)} − x)² + {_num(b)}·(y − x²)²",
+        value=value,
+        grad=grad,
+        dim=2,
+        default_init=(-1.5, 2.0),
+        window=((-2.0, 2.0), (-1.0, 3.0)),
+        minimiser=None if sa is None else (sa, sa * sa),
+        min_value=0.0,
+    )
+
+
+@OBJECTIVES.register("rastrigin", "f = A·n + Σ (x_i² − A·cos 2πx_i) (A = 10; many local minima, global at 0)")
+def rastrigin(A: float = 10.0) -> Objective:
+    """A bowl covered in ripples: a lesson in local minima."""
+    two_pi = 2 * math.pi
+
+    def value(x):
+        return A * x.shape[1] + np.sum(x * x - np.reshape(A, (-1, 1)) * np.cos(two_pi * x), axis=1)
+
+    def grad(x):
+        return 2 * x + two_pi * np.reshape(A, (-1, 1)) * np.sin(two_pi * x)
+
+    return Objective(
+        formula=f"{_num(A)}·n + Σ (x_i² − {_num(A)}·cos 2πx_i)",
+        value=value,
+        grad=grad,
+        default_init=(2.2, -1.7),
+        window=((-5.12, 5.12), (-5.12, 5.12)),
+        minimiser=(0.0, 0.0),
+        min_value=0.0,
+    )
+
+
+@OBJECTIVES.register("beale", "f = (1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²; minimum at (3, 0.5)")
+def beale() -> Objective:
+    """Flat plateaus and steep ridges; the minimum sits in a narrow curved valley."""
+    consts = (1.5, 2.25, 2.625)
+
+    def terms(x):
+        x1, x2 = _cols(x)
+        return [(c - x1 + x1 * x2**k, k) for k, c in enumerate(consts, start=1)]
+
+    def value(x):
+        return sum(t * t for t, _ in terms(x))
+
+    def grad(x):
+        x1, x2 = _cols(x)
+        gx = sum(2 * t * (x2**k - 1) for t, k in terms(x))
+        gy = sum(2 * t * k * x1 * x2 ** (k - 1) for t, k in terms(x))
+        return _stack(gx, gy)
+
+    return Objective(
+        formula="(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²",
+        value=value,
+        grad=grad,
+        dim=2,
+        default_init=(1.0, 1.5),
+        window=((-4.5, 4.5), (-4.5, 4.5)),
+        minimiser=(3.0, 0.5),
+        min_value=0.0,
+    )
+
+
+@OBJECTIVES.register("himmelblau", "f = (x² + y − 11)² + (x + y² − 7)²; four minima, one at (3, 2)")
+def himmelblau() -> Objective:
+    """Four equal minima: which one an optimizer finds depends on where it starts."""
+
+    def value(x):
+        x1, x2 = _cols(x)
+        return (x1 * x1 + x2 - 11) ** 2 + (x1 + x2 * x2 - 7) ** 2
+
+    def grad(x):
+        x1, x2 = _cols(x)
+        u = x1 * x1 + x2 - 11
+        v = x1 + x2 * x2 - 7
+        return _stack(4 * x1 * u + 2 * v, 2 * u + 4 * x2 * v)
+
+    return Objective(
+        formula="(x² + y − 11)² + (x + y² − 7)²",
+        value=value,
+        grad=grad,
+        dim=2,
+        default_init=(0.0, 0.0),
+        window=((-5.0, 5.0), (-5.0, 5.0)),
+        minimiser=(3.0, 2.0),
+        min_value=0.0,
+    )
+
+
+@OBJECTIVES.register("saddle", "f = x² − y²; a saddle point at (0, 0), unbounded below")
+def saddle() -> Objective:
+    """Gradient descent slows near the saddle and escapes along y only if it starts off the x axis."""
+
+    def value(x):
+        x1, x2 = _cols(x)
+        return x1 * x1 - x2 * x2
+
+    def grad(x):
+        x1, x2 = _cols(x)
+        return _stack(2 * x1, -2 * x2)
+
+    return Objective(
+        formula="x² − y²",
+        value=value,
+        grad=grad,
+        dim=2,
+        default_init=(-1.5, 0.05),
+        window=((-2.0, 2.0), (-2.0, 2.0)),
+    )
+
+
+def make_objective(name: str, params: dict, key: str = "problem.objective") -> Objective:
+    """The objective called `name` built with `params`: a registered name or a "package.module:factory" plugin."""
+    factory = load_plugin(name, key) if ":" in name else OBJECTIVES.get(name, key)
+    try:
+        obj = factory(**params)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key}: cannot build {name!r} with params {params}: {exc}") from None
+    if not isinstance(obj, Objective):
+        raise ConfigError(f"{key}: plugin {name!r} must return a gdlab.objectives.Objective, got {type(obj).__name__}")
+    return obj
+
+
+def load_plugin(spec: str, key: str) -> Callable[..., Objective]:
+    """Import "package.module:factory" (a user's objective)."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{key}: cannot import plugin module {module_name!r} ({exc})") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ConfigError(f"{key}: module {module_name!r} has no callable {attr!r}")
+    return factory
+
+
+def _num(v) -> str:
+    s = _scalar(v)
+    return "·" if s is None else f"{s:g}"

@@ -1,0 +1,75 @@
+"""`gdlab plot`: redraw figures from saved run directories, alone or overlaid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .drawing import draw_figures, landscape_of
+from .errors import ConfigError
+from .rundir import is_run_dir, load_series
+
+
+def member_dirs_of(path: Path) -> list[Path]:
+    """A run directory itself, or the member sub-directories of a compare directory."""
+    path = Path(path)
+    if is_run_dir(path):
+        return [path]
+    members = sorted(d for d in path.iterdir() if d.is_dir() and is_run_dir(d)) if path.is_dir() else []
+    if not members:
+        raise ConfigError(f"RUN_DIR {path}: not a gdlab run or compare directory (no summary.json inside)")
+    if (path / "summary.csv").is_file():  # keep the compare's member order
+        import csv
+
+        with open(path / "summary.csv", newline="", encoding="utf-8") as f:
+            order = [row["member"] for row in csv.DictReader(f)]
+        rank = {_label(d): i for i, d in enumerate(members)}
+        members.sort(key=lambda d: order.index(_label(d)) if _label(d) in order else len(order) + rank[_label(d)])
+    return members
+
+
+def _label(d: Path) -> str:
+    import json
+
+    return json.loads((d / "summary.json").read_text(encoding="utf-8")).get("label", d.name)
+
+
+def _problem_of(d: Path) -> dict:
+    return yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8")).get("problem", {})
+
+
+def replot(run_dirs: list[Path], *, kind: str, output: Path | None, smooth: int) -> list[Path]:
+    dirs = [m for r in run_dirs for m in member_dirs_of(r)]
+    series = [load_series(d) for d in dirs]
+    labels = [s.label for s in series]
+    if len(set(labels)) < len(labels):  # the same optimizer from different runs: say which run
+        for s, d in zip(series, dirs):
+            s.label = f"{s.label} ({d.name if is_run_dir(d) and d.parent not in run_dirs else d.parent.name})"
+    same_problem = all(_problem_of(d) == _problem_of(dirs[0]) for d in dirs)
+    land = landscape_of(dirs[0]) if same_problem else None
+    if kind == "trajectory" and land is None:
+        raise ConfigError("--kind trajectory: these runs have no common 1- or 2-parameter landscape to draw on")
+    if output is None:
+        written = []
+        for r in run_dirs:
+            members = member_dirs_of(r)
+            group = [s for s, d in zip(series, dirs) if d in members]
+            written += draw_figures(group, land, Path(r) / "plots", kind=kind, smooth=smooth,
+                                    grid=len(group) > 1, title=Path(r).name)
+        return written
+    output = Path(output)
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"--output {output}: expected a .png file name")
+    tmp_dir = output.parent / f".{output.stem}-figures"
+    figs = draw_figures(series, land, tmp_dir, kind=kind, smooth=smooth, title=output.stem)
+    written = []
+    for f in figs:
+        target = output if f.name == ("trajectory.png" if kind == "trajectory" else "loss.png") else \
+            output.with_name(f"{output.stem}-{f.stem}{output.suffix}")
+        f.replace(target)
+        written.append(target)
+    for leftover in tmp_dir.glob("*"):
+        leftover.unlink()
+    tmp_dir.rmdir()
+    return written

@@ -1,0 +1,95 @@
+"""What the terminal shows: progress bar, summary table, catalogues. Rich lives here and in cli.py only."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {"completed": "green", "diverged": "red", "interrupted": "yellow"}
+
+
+@contextmanager
+def progress_bar(enabled: bool, console: Console) -> Iterator[Callable[[int, int], None] | None]:
+    """A step callback driving a rich progress bar, or None when there is no terminal (or --quiet)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("[bold]steps"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("steps", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _num(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.6g}"
+
+
+def summary_table(outcome) -> Table:
+    """Per member: final loss, best loss, steps, status, wall time (+ validation metrics for datasets)."""
+    extra = sorted(outcome.members[0].metrics) if outcome.members else []
+    table = Table(title=f"{outcome.mode}: {outcome.run_dir.name}", title_justify="left")
+    for col in ["member", "final loss", "best loss", "steps", "status"] + extra + ["wall time"]:
+        table.add_column(col, justify="left" if col in ("member", "status") else "right")
+    for m in outcome.members:
+        status = Text(m.status if m.diverged_at is None else f"diverged at {m.diverged_at}",
+                      style=STATUS_STYLE.get(m.status, ""))
+        table.add_row(m.label, _num(m.final_loss), _num(m.best_loss), str(m.steps_run), status,
+                      *[_num(m.metrics[k]) for k in extra], f"{m.wall_time_s:.3f} s")
+    return table
+
+
+def _defaults_text(defaults: dict) -> str:
+    return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in defaults.items()) or "–"
+
+
+def catalogue(kind: str) -> Table:
+    """The table `gdlab list <kind>` prints: each entry with its one-line description and defaults."""
+    registry = _registry(kind)
+    table = Table(title=kind, title_justify="left", show_lines=False)
+    table.add_column("name", style="bold")
+    table.add_column("what it is" if kind != "optimizers" else "update rule")
+    table.add_column("parameters (defaults)")
+    for name in registry.names():
+        table.add_row(name, registry.summary(name), _defaults_text(registry.defaults(name)))
+    return table
+
+
+def _registry(kind: str):
+    if kind == "objectives":
+        from .objectives import OBJECTIVES as reg
+    elif kind == "optimizers":
+        from .optimizers import OPTIMIZERS as reg
+    elif kind == "schedules":
+        from .schedules import SCHEDULES as reg
+    elif kind == "datasets":
+        from .datasets import DATASETS as reg
+    elif kind == "models":
+        from .models import MODELS as reg
+    else:
+        from .losses import LOSSES as reg
+    return reg
+
+
+def describe_config(cfg) -> Group:
+    p = cfg.problem
+    what = f"objective {p.name} {p.params or ''}" if p.kind == "objective" else f"dataset {p.name}, model {p.model}, loss {p.loss}"
+    length = f"{cfg.steps} steps" if cfg.steps else f"{cfg.epochs:g} epochs"
+    lines = [Text.assemble(("ok: ", "bold green"), f"{cfg.name}"),
+             Text(f"  problem:    {what}"),
+             Text(f"  optimizers: {', '.join(o.label for o in cfg.optimizers)}"),
+             Text(f"  schedule:   {cfg.schedule[0]}   {length}   seed {cfg.seed}   {cfg.dtype}")]
+    if cfg.sweep:
+        lines.append(Text(f"  sweep:      {', '.join(f'{k} ({len(v)} values)' for k, v in cfg.sweep.items())}"))
+    return Group(*lines)

@@ -1,0 +1,219 @@
+"""Run directories: created exclusively, written atomically, read back by `gdlab plot`.
+
+    <run>/config.yaml  <run>/metrics.csv  <run>/trajectory.csv  <run>/summary.json  <run>/plots/*.png
+
+Metrics and trajectories are streamed while the run goes (whole lines, one write call per batch of lines, so a
+killed process leaves complete rows); config.yaml and summary.json are written to a temporary file and renamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import secrets
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .errors import GdlabError
+from .series import Series
+
+METRIC_COLUMNS = ("step", "epoch", "loss", "grad_norm", "lr")
+MAX_PATH_ROWS = 100_000  # trajectories of longer runs are thinned to about this many rows
+
+
+def create_run_dir(parent: str | Path, name: str) -> Path:
+    """A new directory `<parent>/<name>-<YYYYmmdd-HHMMSS>-<id>`, created exclusively (never reused)."""
+    parent = Path(parent)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GdlabError(f"cannot create the output folder {parent}: {exc.strerror or exc}") from None
+    stem = safe_name(name)
+    for _ in range(100):
+        path = parent / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        try:
+            path.mkdir()  # fails if it exists: two processes never share a directory
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise GdlabError(f"cannot create a run directory in {parent}: {exc.strerror or exc}") from None
+    raise GdlabError(f"could not find a free run directory name in {parent}")
+
+
+def safe_name(text: str) -> str:
+    """A file-system friendly version of a label: 'Adam (lr 0.3)' -> 'Adam_lr_0.3'."""
+    cleaned = re.sub(r"[^A-Za-z0-9._=,\[\]-]+", "_", text).strip("._")
+    return cleaned[:80] or "run"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the whole new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_yaml(path: Path, data: dict) -> None:
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomic(path, json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no nan/inf
+    return value
+
+
+def write_csv_rows(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    write_atomic(path, buf.getvalue())
+
+
+class LineWriter:
+    """Appends CSV lines to a file in whole lines: buffered in memory, written with one unbuffered write call."""
+
+    def __init__(self, path: Path, header: list[str], flush_seconds: float = 0.5):
+        self.path = path
+        self.header = header
+        self._f = open(path, "wb", buffering=0)
+        self._pending: list[str] = [",".join(header) + "\n"]
+        self._last = time.monotonic()
+        self.flush_seconds = flush_seconds
+
+    def row(self, values: list[Any]) -> None:
+        self._pending.append(",".join(_cell(v) for v in values) + "\n")
+        if len(self._pending) >= 2000 or time.monotonic() - self._last > self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._f.write("".join(self._pending).encode())
+            self._pending.clear()
+        self._last = time.monotonic()
+
+    def close(self) -> None:
+        self.flush()
+        self._f.close()
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (float, np.floating)):
+        return "" if math.isnan(v) else repr(float(v))
+    return str(v)
+
+
+class CsvSink:
+    """Streams each member's metrics (and trajectory) to the CSV files of its own run directory."""
+
+    def __init__(self, member_dirs: list[Path], dim: int, extra_columns: tuple[str, ...] = ()):
+        self.columns = METRIC_COLUMNS + tuple(extra_columns)
+        self.metrics = [LineWriter(d / "metrics.csv", list(self.columns)) for d in member_dirs]
+        self.paths = ([LineWriter(d / "trajectory.csv", ["step"] + [f"x{i + 1}" for i in range(dim)])
+                       for d in member_dirs] if dim <= 10 else [])
+
+    def log(self, step: int, epoch: float, values: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        if not values:
+            return
+        cols = [(c, values.get(c)) for c in self.columns[2:]]
+        for i in np.flatnonzero(rows):
+            self.metrics[i].row([step, epoch] + [None if v is None else v[i] for _, v in cols])
+
+    def path(self, step: int, params: np.ndarray, rows: np.ndarray) -> None:
+        for i in np.flatnonzero(rows) if self.paths else ():
+            self.paths[i].row([step] + [repr(float(x)) for x in params[i]])
+
+    def close(self) -> None:
+        for w in self.metrics + self.paths:
+            w.close()
+
+
+def path_every(total_steps: int) -> int:
+    return max(1, math.ceil(total_steps / MAX_PATH_ROWS))
+
+
+# ----------------------------------------------------------------------------------------------- reading back
+
+
+def read_csv_columns(path: Path) -> dict[str, np.ndarray]:
+    """A CSV file as {column: float array} (empty cells -> nan); rows may come from several log calls."""
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        rows = [r for r in reader if len(r) == len(header or [])]
+    if not header:
+        return {}
+    data = np.array([[float(x) if x else np.nan for x in r] for r in rows], dtype=float).reshape(-1, len(header))
+    return {name: data[:, j] for j, name in enumerate(header)}
+
+
+def merge_rows_by_step(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rows logged separately for the same step (training metrics, then evaluation) merged into one row."""
+    if not cols or "step" not in cols or len(cols["step"]) == 0:
+        return cols
+    steps, inverse = np.unique(cols["step"], return_inverse=True)
+    out = {"step": steps}
+    for name, values in cols.items():
+        if name == "step":
+            continue
+        merged = np.full(len(steps), np.nan)
+        ok = ~np.isnan(values)
+        merged[inverse[ok]] = values[ok]
+        out[name] = merged
+    return out
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "summary.json").is_file() and (path / "metrics.csv").is_file()
+
+
+def load_series(run_dir: Path, label: str | None = None) -> Series:
+    """One run directory back as a Series (what the plots draw)."""
+    run_dir = Path(run_dir)
+    if not is_run_dir(run_dir):
+        raise GdlabError(f"{run_dir} is not a gdlab run directory (no summary.json and metrics.csv)")
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    cols = merge_rows_by_step(read_csv_columns(run_dir / "metrics.csv"))
+    path = None
+    if (run_dir / "trajectory.csv").is_file():
+        traj = read_csv_columns(run_dir / "trajectory.csv")
+        coords = [traj[k] for k in traj if k != "step"]
+        if coords and len(coords) <= 2:
+            path = np.stack(coords, axis=1)
+    step = cols.pop("step", np.zeros(0))
+    loss = cols.pop("loss", np.full(len(step), np.nan))
+    return Series(
+        label=label or summary.get("label") or run_dir.name,
+        step=step.astype(int),
+        loss=loss,
+        status=summary.get("status", "completed"),
+        diverged_at=summary.get("diverged_at"),
+        path=path,
+        columns=cols,
+    )
