@@ -157,16 +157,16 @@ def run_stack(
     blowup = {k: np.full(n, np.nan) for k in ("last_finite_loss", "grad_norm", "lr")}
     progress_every = max(1, total // 200)
     interrupted = False
-    k = 0
+    done = 0  # updates completed: the step the parameters are at
     last_logged = -1
     start = time.perf_counter()
     with np.errstate(all="ignore"):  # overflow in a diverging member is a result, not a warning
         try:
             for k in range(total):
                 loss, grad = problem.loss_and_grad(params, k)
-                gnorm = np.sqrt(np.einsum("rp,rp->r", grad, grad))
+                gnorm = row_norms(grad)
                 lr = _current_lr(groups, k + 1, n)
-                bad = alive & ~(np.isfinite(loss) & np.isfinite(gnorm))
+                bad = alive & ~np.isfinite(loss)  # a non-finite gradient shows in the parameters after the update
                 if bad.any():
                     _freeze(bad, k, alive, diverged_at, blowup, last)
                 np.fmin(best, np.where(alive, loss, np.inf), out=best)
@@ -190,9 +190,9 @@ def run_stack(
                     _freeze(bad, k + 1, alive, diverged_at, blowup, last)
                 params = np.where(alive[:, None], new, params) if not alive.all() else new
                 steps_run += alive
+                done = k + 1
                 if progress is not None and (k + 1) % progress_every == 0:
-                    progress(k + 1, total)
-            k = total
+                    progress(done, total)
         except KeyboardInterrupt:
             interrupted = True
         final_loss, final_grad = problem.final_loss(params)
@@ -202,8 +202,8 @@ def run_stack(
     final_loss = np.where(end_ok | (diverged_at < 0), final_loss, last["loss"])
     np.fmin(best, np.where(np.isfinite(final_loss), final_loss, np.inf), out=best)
     if sink is not None:
-        end_step = int(k)
-        gnorm = np.sqrt(np.einsum("rp,rp->r", final_grad, final_grad))
+        end_step = done
+        gnorm = row_norms(final_grad)
         if end_step != last_logged:
             sink.log(end_step, problem.epoch(end_step), {"loss": final_loss, "grad_norm": gnorm,
                                                           "lr": _current_lr(groups, end_step + 1, n)}, alive)
@@ -211,12 +211,23 @@ def run_stack(
             sink.log(end_step, problem.epoch(end_step), final_metrics, alive)
         if path_every:
             sink.path(end_step, params, alive)
-    if progress is not None:
-        progress(min(k, total), total)
+    if progress is not None and not interrupted:
+        progress(done, total)
     status = ["diverged" if d >= 0 else ("interrupted" if interrupted else "completed") for d in diverged_at]
     best = np.where(np.isfinite(best), best, np.nan)
     return StackResult(status, steps_run, diverged_at, final_loss, best, params, final_metrics, blowup, wall, total,
                        interrupted)
+
+
+def row_norms(g: np.ndarray) -> np.ndarray:
+    """Euclidean norm of each row of g (R, P), without overflow in the sum of squares for huge finite rows."""
+    norms = np.sqrt(np.einsum("rp,rp->r", g, g))
+    big = ~np.isfinite(norms)
+    if big.any():  # rare: rescale only the rows whose squares overflowed
+        rows = g[big]
+        scale = np.abs(rows).max(axis=1, keepdims=True)
+        norms[big] = scale[:, 0] * np.sqrt(np.einsum("rp,rp->r", rows / scale, rows / scale))
+    return norms
 
 
 def _current_lr(groups: list[_Group], t: int, n: int) -> np.ndarray:
@@ -235,3 +246,26 @@ def _freeze(bad: np.ndarray, step: int, alive: np.ndarray, diverged_at: np.ndarr
     blowup["last_finite_loss"][bad] = last["loss"][bad]
     blowup["grad_norm"][bad] = last["grad_norm"][bad]
     blowup["lr"][bad] = last["lr"][bad]
+
+
+class MemorySink:
+    """Keeps what the engine logs in memory: {column: [(step, values (R,), rows mask (R,))]} and the paths."""
+
+    def __init__(self) -> None:
+        self.logs: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+        self.paths: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def log(self, step: int, epoch: float, values: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        for name, v in values.items():
+            self.logs.setdefault(name, []).append((step, np.array(v, copy=True), rows.copy()))
+
+    def path(self, step: int, params: np.ndarray, rows: np.ndarray) -> None:
+        self.paths.append((step, params.copy(), rows.copy()))
+
+    def column(self, name: str, member: int) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) logged for one member."""
+        rows = [(s, v[member]) for s, v, m in self.logs.get(name, []) if m[member]]
+        return np.array([r[0] for r in rows], dtype=int), np.array([r[1] for r in rows])
+
+    def trajectory(self, member: int) -> np.ndarray:
+        return np.array([p[member] for _, p, m in self.paths if m[member]])
