@@ -1,0 +1,77 @@
+"""Datasets: the `Dataset` record and the `DATASETS` table of factories.
+
+Every factory returns a `Dataset` whose arrays are read-only: X (N, F) float32 C-contiguous, y (N,) int64 class
+labels (binary 0/1 or multiclass 0..K-1) or (N, 1) float32 regression targets. The factory's signature is the
+single place where its parameters and defaults are written (`DATASETS.defaults(name)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..registry import Registry
+
+TASKS = ("regression", "binary", "multiclass")
+
+DATASETS = Registry("dataset")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A table of examples. Row i is (X[i], y[i])."""
+
+    name: str
+    X: np.ndarray = field(repr=False)  # (N, F) float32 features
+    y: np.ndarray = field(repr=False)  # (N,) int64 labels | (N, 1) float32 targets
+    task: str  # "regression" | "binary" | "multiclass"
+    n_classes: int | None
+    source: str  # one line: where the data comes from (attribution)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.X.ndim != 2 or len(self.y) != len(self.X):
+            raise ValueError(f"X must be (N, F) and y have N rows; got {self.X.shape} and {self.y.shape}")
+        if (self.task == "regression") != (self.y.ndim == 2):
+            raise ValueError(f"{self.task} targets must be {'(N, 1)' if self.task == 'regression' else '(N,)'}")
+        for a in (self.X, self.y):
+            a.flags.writeable = False  # shared by every member and every step: nobody writes into it
+
+    @property
+    def n(self) -> int:
+        """Number of rows N."""
+        return len(self.X)
+
+    @property
+    def n_features(self) -> int:
+        """Number of features F."""
+        return self.X.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        """Width K of a model's output for this task: 1 (regression, binary logit) or n_classes."""
+        return self.n_classes if self.task == "multiclass" else 1
+
+    def subset(self, idx: np.ndarray, name: str | None = None) -> "Dataset":
+        """The rows `idx` (int index array) as a new Dataset (copies; e.g. a train / validation split)."""
+        return Dataset(
+            name or self.name, np.ascontiguousarray(self.X[idx]), self.y[idx], self.task, self.n_classes, self.source
+        )
+
+
+def make_dataset(name: str, X, y, task: str, n_classes: int | None, source: str) -> Dataset:
+    """A Dataset with X as float32 C-contiguous and y as int64 labels or (N, 1) float32 targets."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if task == "regression":
+        y = np.ascontiguousarray(np.reshape(y, (-1, 1)), dtype=np.float32)
+    else:
+        y = np.ascontiguousarray(y, dtype=np.int64)
+    return Dataset(name, X, y, task, n_classes, source)
+
+
+# Importing the modules registers their factories (they import DATASETS and Dataset from here).
+from . import synthetic, airfoil, mnist  # noqa: E402,F401  (this order is the order of `gdlab list datasets`)
+
+__all__ = ["DATASETS", "Dataset", "TASKS", "make_dataset"]
