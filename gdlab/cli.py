@@ -23,7 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(highlight=False, soft_wrap=True)
+# piped output gets a wide console: tables are not squeezed into 80 columns and numbers are not cut
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 LIST_KINDS = ("objectives", "datasets", "models", "losses", "optimizers", "schedules")
@@ -89,6 +90,8 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
             err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
         if not quiet:
             out.print(report.summary_table(outcome))
+            for line in report.prediction_lines(outcome):
+                out.print(line, markup=False)
         out.print(str(outcome.run_dir), markup=False)
         if outcome.interrupted:
             err.print("[yellow]interrupted:[/] metrics and summary so far are in the run directory")

@@ -17,7 +17,7 @@ from .registry import REQUIRED, did_you_mean, signature_defaults
 from .yamlio import KeyPath, apply_override, format_path, load_yaml, parse_assignment
 
 TOP_KEYS = ("name", "problem", "optimizer", "optimizers", "schedule", "steps", "epochs", "log_every",
-            "eval_every", "seed", "dtype", "sweep")
+            "eval_every", "seed", "dtype", "sweep", "predict")
 TOY_KEYS = ("objective", "params", "init", "noise")
 DATA_KEYS = ("dataset", "params", "model", "hidden", "activation", "bias", "init", "loss", "batch_size",
              "sampling", "data_dir", "split", "validation")
@@ -64,6 +64,7 @@ class Config:
     seed: int
     dtype: str
     sweep: dict = field(default_factory=dict)
+    predict: tuple = ()  # inputs (rows of features) to predict after training (datasets)
     resolved: dict = field(default_factory=dict)  # the config as a plain mapping, defaults filled in
 
 
@@ -119,7 +120,9 @@ class _Checker:
         """`value` checked to have the type of `default` (a bool, a number, or a tuple of numbers)."""
         if isinstance(default, bool):
             return self.boolean(value, path)
-        if isinstance(default, (int, float)):
+        if isinstance(default, int):
+            return self.integer(value, path)
+        if isinstance(default, float):
             return self.number(value, path)
         if isinstance(default, tuple) and default and all(isinstance(d, (int, float)) for d in default):
             if not isinstance(value, (list, tuple)) or len(value) != len(default):
@@ -140,6 +143,11 @@ class _Checker:
         if missing:
             raise self.fail(path, f"{what} needs {', '.join(missing)}")
         return out
+
+
+def _without_key(exc: ConfigError) -> str:
+    """A lower layer's message without its leading 'problem.x: ' (the checker adds the key and the line)."""
+    return str(exc).split(": ", 1)[-1]
 
 
 def _show(value: Any) -> str:
@@ -199,8 +207,9 @@ def validate(data: dict, name: str = "config", source: str = "config", lines: di
     if not isinstance(run_name, str) or not run_name.strip():
         raise c.fail(("name",), f"expected a non-empty text, got {_show(run_name)}")
     sweep = _sweep(c, data.get("sweep"))
+    predict = _predict(c, data.get("predict"), problem)
     cfg = Config(run_name.strip(), problem, optimizers, schedule, steps, epochs, log_every, eval_every,
-                 seed, dtype, sweep)
+                 seed, dtype, sweep, predict)
     return _with_resolved(cfg)
 
 
@@ -213,10 +222,7 @@ def _problem(c: _Checker, raw: Any) -> ProblemSpec:
     if "objective" in raw:
         return _toy_problem(c, raw)
     if "dataset" in raw:
-        from .problems import data_problem_spec  # datasets pull in more code; only when asked for
-
-        c.mapping(raw, p, DATA_KEYS)
-        return data_problem_spec(c, raw)
+        return _data_problem(c, raw)
     raise c.fail(p, "needs `objective:` (a toy function such as bowl2d) or `dataset:` (such as airfoil)")
 
 
@@ -247,6 +253,79 @@ def _toy_problem(c: _Checker, raw: dict) -> ProblemSpec:
     if noise < 0:
         raise c.fail(p + ("noise",), f"must be >= 0 (the standard deviation of the gradient noise), got {noise:g}")
     return ProblemSpec("objective", name, params, init, noise)
+
+
+def _data_problem(c: _Checker, raw: dict) -> ProblemSpec:
+    """A dataset + model + loss, checked without reading any data (sizes are checked when the data is loaded)."""
+    from .datasets import DATASET_TASKS, DATASETS, NOT_PARAMS
+    from .datasets.batching import SAMPLINGS
+    from .losses import DEFAULT_LOSS, LOSSES, check_task
+    from .models import MODEL_TASKS, MODELS
+
+    p = ("problem",)
+    c.mapping(raw, p, DATA_KEYS)
+    name = c.choice(raw["dataset"], p + ("dataset",), DATASETS.names())
+    task = DATASET_TASKS[name]
+    factory = DATASETS.get(name)
+    accepted = tuple(k for k in signature_defaults(factory) if k not in NOT_PARAMS)
+    given = raw.get("params") or {}
+    c.mapping(given, p + ("params",), accepted)
+    params = {k: v for k, v in c.params(given, factory, p + ("params",), f"dataset {name}").items()
+              if k not in NOT_PARAMS}
+    default_model = {"regression": "linear", "binary": "logistic", "multiclass": "softmax"}[task]
+    model = c.choice(raw.get("model", default_model), p + ("model",), MODELS.names())
+    if task not in MODEL_TASKS[model]:
+        fits = [m for m, tasks in MODEL_TASKS.items() if task in tasks]
+        raise c.fail(p + ("model",), f"model {model!r} does not fit dataset {name!r} ({task})\n"
+                                     f"  accepted for {task}: {', '.join(fits)}")
+    options = signature_defaults(MODELS.get(model))
+    for key in ("hidden", "activation", "bias", "init"):
+        if key in raw and key not in options:
+            raise c.fail(p + (key,), f"not an option of model {model!r} (it takes {', '.join(options)})")
+    chosen = {k: raw.get(k, v) for k, v in options.items()}
+    if "hidden" in chosen:
+        h = chosen["hidden"]
+        if isinstance(h, int) and not isinstance(h, bool):
+            h = [h]
+        if not isinstance(h, (list, tuple)) or not h:
+            raise c.fail(p + ("hidden",), f"expected a list of layer widths such as [100, 100], got {_show(h)}")
+        chosen["hidden"] = tuple(c.integer(v, p + ("hidden", i), 1) for i, v in enumerate(h))
+    if "activation" in chosen:
+        from .models import ACTIVATIONS
+
+        c.choice(chosen["activation"], p + ("activation",), list(ACTIVATIONS))
+    if "bias" in chosen:
+        c.boolean(chosen["bias"], p + ("bias",))
+    if "init" in chosen:
+        from .models import parse_init
+
+        try:
+            parse_init(chosen["init"])
+        except ConfigError as exc:
+            raise c.fail(p + ("init",), _without_key(exc)) from None
+    MODELS.get(model)(**chosen)  # anything else the model checks names its key itself
+    loss = c.choice(raw.get("loss", DEFAULT_LOSS[task]), p + ("loss",), LOSSES.names())
+    try:
+        check_task(loss, task)
+    except ConfigError as exc:
+        raise c.fail(p + ("loss",), _without_key(exc)) from None
+    batch = raw.get("batch_size")
+    if batch is not None:
+        batch = c.integer(batch, p + ("batch_size",), 1)
+    sampling = c.choice(raw.get("sampling", "shuffle"), p + ("sampling",), SAMPLINGS)
+    data_dir = raw.get("data_dir")
+    if data_dir is not None and not isinstance(data_dir, str):
+        raise c.fail(p + ("data_dir",), f"expected a folder path, got {_show(data_dir)}")
+    if "split" in raw and "split" not in signature_defaults(factory):
+        raise c.fail(p + ("split",), f"dataset {name!r} has no splits (only mnist has train | test)")
+    split = c.choice(raw.get("split", "train"), p + ("split",), ("train", "test"))
+    validation = c.number(raw.get("validation", 0.0), p + ("validation",))
+    if not 0 <= validation < 1:
+        raise c.fail(p + ("validation",), f"must be in [0, 1) (the held-out fraction), got {validation:g}")
+    return ProblemSpec("dataset", name, params, chosen.get("init"), 0.0, model=model,
+                       hidden=chosen.get("hidden", ()), activation=chosen.get("activation", "relu"),
+                       bias=chosen.get("bias", True), loss=loss, batch_size=batch, sampling=sampling,
+                       data_dir=data_dir, split=split, validation=validation)
 
 
 def _optimizers(c: _Checker, data: dict) -> tuple[OptimizerSpec, ...]:
@@ -346,16 +425,37 @@ def _sweep(c: _Checker, raw: Any) -> dict:
     return out
 
 
+def _predict(c: _Checker, raw: Any, problem: ProblemSpec) -> tuple:
+    """Inputs to predict after training: [4.0] (one feature) or [[x1, x2], ...]."""
+    if raw is None:
+        return ()
+    if problem.kind != "dataset":
+        raise c.fail(("predict",), "predictions need a model trained on a dataset")
+    if not isinstance(raw, list) or not raw:
+        raise c.fail(("predict",), f"expected a list of inputs such as [4.0] or [[1.0, 2.0]], got {_show(raw)}")
+    rows = []
+    for i, row in enumerate(raw):
+        row = row if isinstance(row, list) else [row]
+        rows.append(tuple(c.number(v, ("predict", i, j) if isinstance(raw[i], list) else ("predict", i))
+                          for j, v in enumerate(row)))
+    if len({len(r) for r in rows}) > 1:
+        raise c.fail(("predict",), "every input needs the same number of features")
+    return tuple(rows)
+
+
 def _with_resolved(cfg: Config) -> Config:
     """`cfg` with `resolved`: the plain mapping written to the run directory's config.yaml."""
     p = cfg.problem
     if p.kind == "objective":
         problem = {"objective": p.name, "params": _plain(p.params), "init": list(p.init), "noise": p.noise}
     else:
-        problem = {"dataset": p.name, "params": _plain(p.params), "model": p.model, "hidden": list(p.hidden),
-                   "activation": p.activation, "bias": p.bias, "init": _plain(p.init), "loss": p.loss,
-                   "batch_size": p.batch_size, "sampling": p.sampling, "data_dir": p.data_dir, "split": p.split,
-                   "validation": p.validation}
+        problem = {"dataset": p.name, "params": _plain(p.params), "model": p.model}
+        if p.model == "mlp":
+            problem.update(hidden=list(p.hidden), activation=p.activation)
+        problem.update(bias=p.bias, init=_plain(p.init), loss=p.loss, batch_size=p.batch_size, sampling=p.sampling,
+                       data_dir=p.data_dir, validation=p.validation)
+        if p.name == "mnist":
+            problem["split"] = p.split
     resolved = {
         "name": cfg.name,
         "problem": problem,
@@ -370,6 +470,8 @@ def _with_resolved(cfg: Config) -> Config:
     }
     if cfg.sweep:
         resolved["sweep"] = cfg.sweep
+    if cfg.predict:
+        resolved["predict"] = [list(r) for r in cfg.predict]
     return Config(**{**cfg.__dict__, "resolved": resolved})
 
 

@@ -70,13 +70,27 @@ class StackResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class GroupSpec:
+    """Members that share one optimizer call: their indices on the runs axis and their hyperparameters.
+
+    A hyperparameter is one value for the whole group (a float, a bool, a tuple such as betas) or an array of
+    shape (G,) with one value per member (a sweep). Booleans change the algorithm and must be shared.
+    """
+
+    optimizer: str
+    index: np.ndarray  # (G,) member indices
+    hparams: dict
+
+
 @dataclass
 class _Group:
-    """Members that share one optimizer call: an index (slice when contiguous) and their optimizer."""
+    """A GroupSpec made ready to step: an index (slice when contiguous), its lr and optimizer state."""
 
     index: Any  # slice or index array into the runs axis
     size: int
-    lr_at: Callable[[int], Any]  # t -> the learning rate of update t, (G, 1) or scalar
+    lr_at: Callable[[int], Any]  # t -> the learning rate of update t, (G, 1), in the parameters' dtype
+    lr_logged: Callable[[int], Any]  # the same in float64, for the metrics (0.05, not 0.05000000074505806)
     update: Callable
     state: Any
 
@@ -87,13 +101,35 @@ def group_key(member: Member) -> tuple:
     return (member.optimizer, flags)
 
 
-def _column(values: list, dtype) -> Any:
-    """Per-member values as an (R, 1) column; tuples (betas) as tuples of columns."""
-    if isinstance(values[0], tuple):
-        return tuple(_column([v[i] for v in values], dtype) for i in range(len(values[0])))
-    if isinstance(values[0], bool) or values[0] is None or isinstance(values[0], str):
+def groups_of(members: list[Member]) -> list[GroupSpec]:
+    """Members of a compare grouped by optimizer and flags, each hyperparameter as a (G,) array or a shared value."""
+    keys: dict[tuple, list[int]] = {}
+    for i, m in enumerate(members):
+        keys.setdefault(group_key(m), []).append(i)
+    specs = []
+    for indices in keys.values():
+        ms = [members[i] for i in indices]
+        hp = {k: _per_member([m.hparams[k] for m in ms]) for k in ms[0].hparams}
+        specs.append(GroupSpec(ms[0].optimizer, np.asarray(indices), hp))
+    return specs
+
+
+def _per_member(values: list) -> Any:
+    if isinstance(values[0], (bool, str)) or values[0] is None:
         return values[0]
-    return np.asarray(values, dtype=dtype).reshape(-1, 1)
+    if isinstance(values[0], tuple):
+        return tuple(_per_member([v[i] for v in values]) for i in range(len(values[0])))
+    return np.asarray(values, dtype=float)
+
+
+def _column(value: Any, size: int, dtype) -> Any:
+    """A hyperparameter as an (G, 1) column of the parameters' dtype; tuples as tuples of columns."""
+    if isinstance(value, tuple):
+        return tuple(_column(v, size, dtype) for v in value)
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    # the same column whether the value is shared or per member: a member's arithmetic does not depend on it
+    return np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1, 1), (size, 1)).copy()
 
 
 def _as_index(idx: np.ndarray) -> Any:
@@ -102,23 +138,23 @@ def _as_index(idx: np.ndarray) -> Any:
     return idx
 
 
-def build_groups(members: list[Member], params: np.ndarray, schedule: Callable, total: int) -> list[_Group]:
-    dtype = params.dtype
-    keys: dict[tuple, list[int]] = {}
-    for i, m in enumerate(members):
-        keys.setdefault(group_key(m), []).append(i)
+def build_groups(specs: list[GroupSpec], params: np.ndarray, schedule: Callable, total: int) -> list[_Group]:
     groups = []
-    for indices in keys.values():
-        ms = [members[i] for i in indices]
-        index = _as_index(np.asarray(indices))
-        hp = {k: _column([m.hparams[k] for m in ms], dtype) for k in ms[0].hparams}
+    for spec in specs:
+        size = len(spec.index)
+        index = _as_index(np.asarray(spec.index))
+        hp = {k: _column(v, size, params.dtype) for k, v in spec.hparams.items()}
         base_lr = hp.pop("lr")
+        base_lr64 = _column(spec.hparams["lr"], size, np.float64)
 
         def lr_at(t: int, base_lr=base_lr) -> np.ndarray:
             return base_lr * schedule(t - 1, total)
 
-        opt = OPTIMIZERS.get(ms[0].optimizer)(lr=lr_at, **hp)
-        groups.append(_Group(index, len(ms), lr_at, opt.update, opt.init(params[index])))
+        def lr_logged(t: int, base_lr=base_lr64) -> np.ndarray:
+            return base_lr * schedule(t - 1, total)
+
+        opt = OPTIMIZERS.get(spec.optimizer)(lr=lr_at, **hp)
+        groups.append(_Group(index, size, lr_at, lr_logged, opt.update, opt.init(params[index])))
     return groups
 
 
@@ -128,7 +164,7 @@ def make_schedule(name: str, params: dict) -> Callable[[int, int], Any]:
 
 def run_stack(
     problem: Problem,
-    members: list[Member],
+    members: list[Member] | list[GroupSpec],
     *,
     steps: int | None,
     epochs: float | None = None,
@@ -142,17 +178,21 @@ def run_stack(
 ) -> StackResult:
     """Run every member for the same number of steps and return their outcome.
 
+    members: Member records (a compare), or GroupSpecs whose indices cover 0..R-1 (a sweep).
+
     path_every: record the parameters every that many steps (0: never); the start and the end always.
     """
     schedule = schedule or make_schedule("constant", {})
     total = problem.total_steps(steps, epochs)
-    n = len(members)
+    specs = members if members and isinstance(members[0], GroupSpec) else groups_of(members)
+    n = sum(len(g.index) for g in specs)
     params = np.ascontiguousarray(problem.initial_params(n), dtype=dtype)  # (R, P)
-    groups = build_groups(members, params, schedule, total)
+    groups = build_groups(specs, params, schedule, total)
     alive = np.ones(n, dtype=bool)
     diverged_at = np.full(n, -1, dtype=np.int64)
     steps_run = np.zeros(n, dtype=np.int64)
-    best = np.full(n, np.inf)
+    best = np.full(n, np.inf)  # lowest loss seen at the steps (toys) ...
+    best_eval = np.full(n, np.inf)  # ... or on the whole training data (datasets: "train_loss")
     last = {"loss": np.full(n, np.nan), "grad_norm": np.full(n, np.nan), "lr": np.full(n, np.nan)}
     blowup = {k: np.full(n, np.nan) for k in ("last_finite_loss", "grad_norm", "lr")}
     progress_every = max(1, total // 200)
@@ -173,12 +213,15 @@ def run_stack(
                 last["loss"] = np.where(alive, loss, last["loss"])
                 last["grad_norm"] = np.where(alive, gnorm, last["grad_norm"])
                 last["lr"] = np.where(alive, lr, last["lr"])
+                if eval_every and k % eval_every == 0:
+                    metrics = problem.evaluate(params)
+                    _track_best(best_eval, metrics, alive)
+                    if sink is not None:
+                        sink.log(k, problem.epoch(k), metrics, alive)
                 if sink is not None:
                     if k % log_every == 0:
                         sink.log(k, problem.epoch(k), {"loss": loss, "grad_norm": gnorm, "lr": lr}, alive)
                         last_logged = k
-                    if eval_every and k % eval_every == 0:
-                        sink.log(k, problem.epoch(k), problem.evaluate(params), alive)
                     if path_every and k % path_every == 0:
                         sink.path(k, params, alive)
                 new = np.empty_like(params)
@@ -201,6 +244,9 @@ def run_stack(
     end_ok = alive & np.isfinite(final_loss)
     final_loss = np.where(end_ok | (diverged_at < 0), final_loss, last["loss"])
     np.fmin(best, np.where(np.isfinite(final_loss), final_loss, np.inf), out=best)
+    if "train_loss" in final_metrics:  # datasets: the best whole-data loss, not the best mini-batch loss
+        _track_best(best_eval, final_metrics, alive | (diverged_at < 0))
+        best = np.fmin(best_eval, np.where(np.isfinite(final_loss), final_loss, np.inf))
     if sink is not None:
         end_step = done
         gnorm = row_norms(final_grad)
@@ -219,6 +265,12 @@ def run_stack(
                        interrupted)
 
 
+def _track_best(best: np.ndarray, metrics: dict[str, np.ndarray], alive: np.ndarray) -> None:
+    if "train_loss" in metrics:
+        v = metrics["train_loss"]
+        np.fmin(best, np.where(alive & np.isfinite(v), v, np.inf), out=best)
+
+
 def row_norms(g: np.ndarray) -> np.ndarray:
     """Euclidean norm of each row of g (R, P), without overflow in the sum of squares for huge finite rows."""
     norms = np.sqrt(np.einsum("rp,rp->r", g, g))
@@ -234,7 +286,7 @@ def _current_lr(groups: list[_Group], t: int, n: int) -> np.ndarray:
     """The learning rate each member uses at update t (after the schedule), shape (R,)."""
     lr = np.empty(n)
     for g in groups:
-        lr[g.index] = np.broadcast_to(g.lr_at(t), (g.size, 1))[:, 0]
+        lr[g.index] = np.broadcast_to(g.lr_logged(t), (g.size, 1))[:, 0]
     return lr
 
 

@@ -21,14 +21,16 @@ class ToyProblem:
     kind = "objective"
     metric_columns: tuple[str, ...] = ()
 
-    def __init__(self, objective: Objective, init: tuple[float, ...], noise: float, rng: np.random.Generator):
+    def __init__(self, objective: Objective, init, noise: float, rng: np.random.Generator):
         self.objective = objective
-        self.init = np.asarray(init, dtype=float)
-        self.dim = len(init)
+        self.init = np.asarray(init, dtype=float)  # (D,) shared, or (R, D) one start per member (a sweep)
+        self.dim = self.init.shape[-1]
         self.noise = noise
         self.rng = rng
 
     def initial_params(self, n_runs: int) -> np.ndarray:
+        if self.init.ndim == 2:
+            return self.init.copy()  # (R, D)
         return np.tile(self.init, (n_runs, 1))  # (R, D)
 
     def total_steps(self, steps: int | None, epochs: float | None) -> int:

@@ -50,6 +50,17 @@ def summary_table(outcome) -> Table:
     return table
 
 
+def prediction_lines(outcome) -> list[str]:
+    """'sgd: prediction at x = [4.0]: 7.99975' for each member and each input of the config's `predict`."""
+    lines = []
+    for m in outcome.members:
+        for x, y in m.predictions:
+            shown = y[0] if len(y) == 1 else y
+            lines.append(f"{m.label}: prediction at x = {x}: {shown:.6g}" if len(y) == 1 else
+                         f"{m.label}: prediction at x = {x}: {[round(v, 6) for v in shown]}")
+    return lines
+
+
 def _defaults_text(defaults: dict) -> str:
     return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in defaults.items()) or "–"
 

@@ -35,6 +35,7 @@ class MemberOutcome:
     wall_time_s: float
     run_dir: Path
     metrics: dict = field(default_factory=dict)  # whole-data metrics at the end (datasets): val_loss, ...
+    predictions: list = field(default_factory=list)  # [(input row, output row)] for the config's `predict`
 
 
 @dataclass
@@ -79,14 +80,17 @@ def run_config(
     members = [Member(o.label, o.name, o.hparams) for o in cfg.optimizers]
     total = problem.total_steps(cfg.steps, cfg.epochs)
     sink = CsvSink(member_dirs, problem.dim, problem.metric_columns)
+    eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
     try:
         result = run_stack(problem, members, steps=cfg.steps, epochs=cfg.epochs,
                            schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, log_every=cfg.log_every,
-                           eval_every=cfg.eval_every, path_every=path_every(total) if problem.dim <= 10 else 0,
+                           eval_every=eval_every, path_every=path_every(total) if problem.dim <= 10 else 0,
                            sink=sink, progress=progress)
     finally:
         sink.close()
-    outcomes = _write_summaries(cfg, result, member_dirs, warnings)
+    predictions = (problem.predict(result.final_params, np.asarray(cfg.predict)) if cfg.predict
+                   else np.zeros((len(members), 0, 0)))  # (R, n_inputs, K)
+    outcomes = _write_summaries(cfg, result, member_dirs, warnings, predictions)
     if mode == "compare":
         write_csv_rows(run_dir / "summary.csv", SUMMARY_COLUMNS + sorted(outcomes[0].metrics),
                        [_summary_row(m) for m in outcomes])
@@ -119,11 +123,13 @@ def _member_dirs(run_dir: Path, cfg: Config, mode: str) -> list[Path]:
     return dirs
 
 
-def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warnings: list[str]) -> list[MemberOutcome]:
+def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warnings: list[str],
+                     predictions: np.ndarray) -> list[MemberOutcome]:
     outcomes = []
     for i, (d, o) in enumerate(zip(dirs, cfg.optimizers)):
+        predicted = [(list(x), predictions[i, j].tolist()) for j, x in enumerate(cfg.predict)]
         diverged = int(result.diverged_at[i]) if result.diverged_at[i] >= 0 else None
-        metrics = {k: float(v[i]) for k, v in result.final_metrics.items()}
+        metrics = {k: float(v[i]) for k, v in result.final_metrics.items() if k != "train_loss"}  # = final_loss
         summary = {
             "label": o.label,
             "optimizer": o.name,
@@ -136,6 +142,7 @@ def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warning
             "diverged_at": diverged,
             "blowup": ({k: float(v[i]) for k, v in result.blowup.items()} if diverged is not None else None),
             **metrics,
+            **({"predictions": [{"input": x, "output": y} for x, y in predicted]} if predicted else {}),
             "wall_time_s": round(result.wall_time_s, 6),
             "warnings": [w for w in warnings if w.startswith(f"{o.label}:")],
             "seed": cfg.seed,
@@ -147,7 +154,7 @@ def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warning
         write_json(d / "summary.json", summary)
         outcomes.append(MemberOutcome(o.label, o.name, result.status[i], int(result.steps_run[i]),
                                       float(result.final_loss[i]), float(result.best_loss[i]), diverged,
-                                      result.wall_time_s, d, metrics))
+                                      result.wall_time_s, d, metrics, predicted))
     return outcomes
 
 

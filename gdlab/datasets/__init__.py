@@ -17,6 +17,20 @@ TASKS = ("regression", "binary", "multiclass")
 
 DATASETS = Registry("dataset")
 
+# The task of each registered dataset, known without loading it (configs are checked before any data is read;
+# tests check each entry against the loaded data).
+DATASET_TASKS = {
+    "linefit": "regression",
+    "linear_synthetic": "regression",
+    "xor": "binary",
+    "spirals": "binary",
+    "moons": "binary",
+    "airfoil": "regression",
+    "mnist": "multiclass",
+}
+# Factory parameters that have their own `problem:` keys (or are not config at all) instead of `problem.params`.
+NOT_PARAMS = ("split", "data_dir", "progress")
+
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
@@ -74,4 +88,4 @@ def make_dataset(name: str, X, y, task: str, n_classes: int | None, source: str)
 # Importing the modules registers their factories (they import DATASETS and Dataset from here).
 from . import synthetic, airfoil, mnist  # noqa: E402,F401  (this order is the order of `gdlab list datasets`)
 
-__all__ = ["DATASETS", "Dataset", "TASKS", "make_dataset"]
+__all__ = ["DATASETS", "DATASET_TASKS", "NOT_PARAMS", "Dataset", "TASKS", "make_dataset"]

@@ -1,0 +1,167 @@
+"""A model learning from a dataset, as a problem the lockstep engine can run.
+
+Every member trains its own copy of the same model from the same initial parameters and sees the same batch at
+each step. The random streams are separate and derived from the seed, so that changing one thing (say the
+held-out fraction) does not reshuffle another (the initial weights): stream 0 initializes, 1 splits, 2 batches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import Config, ProblemSpec
+from .datasets import DATASETS, Dataset
+from .datasets.batching import BatchPlan, split_validation
+from .errors import ConfigError
+from .losses import LOSSES, accuracy
+from .models import MODELS, Model
+from .series import Landscape
+
+EVALS_PER_RUN = 50  # default number of whole-data evaluations in a run (eval_every = total // 50)
+CHUNK = 4096  # rows per forward pass when evaluating on whole data (bounded memory for large sets)
+
+
+def load_dataset(spec: ProblemSpec, progress=None) -> Dataset:
+    factory = DATASETS.get(spec.name)
+    kwargs = dict(spec.params)
+    if spec.name == "mnist":
+        kwargs.update(split=spec.split, data_dir=spec.data_dir, progress=progress)
+    return factory(**kwargs)
+
+
+def build_model(spec: ProblemSpec, dataset: Dataset) -> Model:
+    options = {"bias": spec.bias, "init": spec.init}
+    if spec.model == "mlp":
+        options.update(hidden=spec.hidden, activation=spec.activation)
+    return MODELS.get(spec.model)(**options).build(dataset.n_features, dataset.n_outputs)
+
+
+class DataProblem:
+    kind = "dataset"
+
+    def __init__(self, cfg: Config, dataset: Dataset):
+        spec = cfg.problem
+        self.dtype = np.dtype(cfg.dtype)
+        self.model = build_model(spec, dataset)
+        self.loss = LOSSES.get(spec.loss)()
+        self.classify = dataset.task != "regression"
+        seeds = [np.random.default_rng([cfg.seed, i]) for i in range(3)]
+        self.init_rng, split_rng, self.batch_rng = seeds
+        train, val = (split_validation(dataset.n, spec.validation, split_rng) if spec.validation
+                      else (np.arange(dataset.n), np.arange(0)))
+        if spec.validation and (len(val) == 0 or len(train) == 0):
+            raise ConfigError(f"problem.validation: {spec.validation:g} of {dataset.n} rows leaves an empty "
+                              f"{'validation' if len(val) == 0 else 'training'} set")
+        self.X, self.y = self._rows(dataset, train)
+        self.Xv, self.yv = self._rows(dataset, val)
+        n = len(self.X)
+        if spec.batch_size is not None and spec.batch_size > n:
+            raise ConfigError(f"problem.batch_size: {spec.batch_size} is larger than the {n} training rows of "
+                              f"{dataset.name}; use at most {n}, or null for the full batch")
+        self.plan = BatchPlan(n, spec.batch_size, spec.sampling)
+        self.dim = self.model.n_params
+        self.metric_columns = ("train_loss",) + (("train_accuracy",) if self.classify else ()) + \
+            (("val_loss",) + (("val_accuracy",) if self.classify else ()) if len(val) else ())
+        self._batches = None
+        self._next_step = 0
+
+    def _rows(self, dataset: Dataset, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X = np.ascontiguousarray(dataset.X[idx], dtype=self.dtype)
+        y = dataset.y[idx]
+        return X, (np.ascontiguousarray(y, dtype=self.dtype) if y.ndim == 2 else y)
+
+    def initial_params(self, n_runs: int) -> np.ndarray:
+        return self.model.init(n_runs, self.init_rng, self.dtype)
+
+    def total_steps(self, steps: int | None, epochs: float | None) -> int:
+        total = self.plan.steps_for(steps=steps, epochs=None if steps is not None else epochs)
+        self._batches = self.plan.batches(self.batch_rng, total)
+        return total
+
+    def loss_and_grad(self, params: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._batches is None or k != self._next_step:
+            raise RuntimeError("DataProblem steps must run in order from 0 after total_steps()")
+        self._next_step += 1
+        idx = next(self._batches)
+        if self.plan.full_batch:
+            return self.model.loss_and_grad(params, self.X, self.y, self.loss)
+        return self.model.loss_and_grad(params, self.X[idx], self.y[idx], self.loss)
+
+    def epoch(self, k: int) -> float:
+        return float(self.plan.epoch_at(k))
+
+    def default_eval_every(self, total: int) -> int:
+        return max(1, total // EVALS_PER_RUN)
+
+    def evaluate(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        """Loss (and accuracy) on the whole training data and on the held-out rows."""
+        out = {}
+        for prefix, X, y in (("train", self.X, self.y), ("val", self.Xv, self.yv)):
+            if len(X) == 0:
+                continue
+            loss, acc = self._whole(params, X, y)
+            out[f"{prefix}_loss"] = loss
+            if self.classify:
+                out[f"{prefix}_accuracy"] = acc
+        return out
+
+    def _whole(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean loss and accuracy over all rows, in chunks (weighted by chunk size)."""
+        loss = np.zeros(len(params))
+        correct = np.zeros(len(params))
+        for start in range(0, len(X), CHUNK):
+            Xc, yc = X[start:start + CHUNK], y[start:start + CHUNK]
+            out, _ = self.model.forward(params, Xc)
+            loss += self.loss.value(out, yc) * len(Xc)
+            if self.classify:
+                correct += accuracy(out, yc) * len(Xc)
+        return loss / len(X), (correct / len(X) if self.classify else None)
+
+    def final_loss(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient on the whole training data (d2l reports this loss)."""
+        total_loss = np.zeros(len(params))
+        total_grad = np.zeros(params.shape, dtype=params.dtype)
+        for start in range(0, len(self.X), CHUNK):
+            Xc, yc = self.X[start:start + CHUNK], self.y[start:start + CHUNK]
+            loss, grad = self.model.loss_and_grad(params, Xc, yc, self.loss)
+            total_loss += loss * len(Xc)
+            total_grad += grad * len(Xc)
+        return total_loss / len(self.X), total_grad / len(self.X)
+
+    def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+        out, _ = self.model.forward(params, np.asarray(X, dtype=self.dtype))
+        return out
+
+
+def data_problem(cfg: Config, progress=None) -> DataProblem:
+    return DataProblem(cfg, load_dataset(cfg.problem, progress))
+
+
+def model_landscape(spec: ProblemSpec) -> Landscape | None:
+    """The whole-data loss over the parameters of a 1- or 2-parameter model (linefit's w; w and b)."""
+    dataset = load_dataset(spec)
+    model = build_model(spec, dataset)
+    if model.n_params > 2:
+        return None
+    loss = LOSSES.get(spec.loss)()
+    X = np.asarray(dataset.X, dtype=float)
+    y = dataset.y.astype(float) if dataset.y.ndim == 2 else dataset.y
+
+    def f(points: np.ndarray) -> np.ndarray:  # points (N, P): every grid point is a member of one big stack
+        return np.concatenate([loss.value(model.forward(points[s:s + CHUNK], X)[0], y)
+                               for s in range(0, len(points), CHUNK)])
+
+    centre = _least_squares(model, X, y) if spec.loss in ("mse", "half_mse") else np.zeros(model.n_params)
+    names = [n for n, _ in model.layout]
+    labels = tuple("w" if n.startswith("W") else "b" for n in names) if len(names) == model.n_params else \
+        tuple(f"θ{i + 1}" for i in range(model.n_params))
+    window = tuple((float(c) - 2.5, float(c) + 2.5) for c in centre)
+    return Landscape(f=f, window=window, minimiser=centre if spec.loss in ("mse", "half_mse") else None,
+                     min_value=float(f(centre[None, :])[0]) if spec.loss in ("mse", "half_mse") else None,
+                     labels=labels, title=f"{spec.loss} of {spec.model} on {spec.name}")
+
+
+def _least_squares(model: Model, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The minimiser of a squared loss for a linear model: [w] or [w, b] by least squares."""
+    A = np.hstack([X, np.ones((len(X), 1))]) if model.n_params == X.shape[1] + 1 else X
+    return np.linalg.lstsq(A, y.reshape(-1), rcond=None)[0]
