@@ -116,8 +116,11 @@ class _Checker:
             raise self.fail(path, f"expected true or false, got {_show(value)}")
         return value
 
-    def like_default(self, value: Any, default: Any, path: KeyPath) -> Any:
-        """`value` checked to have the type of `default` (a bool, a number, or a tuple of numbers)."""
+    def like_default(self, value: Any, default: Any, path: KeyPath, fixed_length: bool = True) -> Any:
+        """`value` checked to have the type of `default` (a bool, a number, or a tuple of numbers).
+
+        fixed_length: a tuple default fixes the length (betas); otherwise any non-empty list of numbers will do.
+        """
         if isinstance(default, bool):
             return self.boolean(value, path)
         if isinstance(default, int):
@@ -125,20 +128,23 @@ class _Checker:
         if isinstance(default, float):
             return self.number(value, path)
         if isinstance(default, tuple) and default and all(isinstance(d, (int, float)) for d in default):
+            if not fixed_length and isinstance(value, (list, tuple)) and value:
+                default = (0.0,) * len(value)
             if not isinstance(value, (list, tuple)) or len(value) != len(default):
-                raise self.fail(path, f"expected a list of {len(default)} numbers such as {list(default)}, got {_show(value)}")
+                count = len(default) if fixed_length else "one or more"
+                raise self.fail(path, f"expected a list of {count} numbers such as {list(default)}, got {_show(value)}")
             return tuple(self.number(v, path + (i,)) for i, v in enumerate(value))
         if isinstance(value, (list, tuple)):
             return tuple(tuple(v) if isinstance(v, list) else v for v in value)
         return value
 
-    def params(self, given: Any, factory, path: KeyPath, what: str) -> dict:
+    def params(self, given: Any, factory, path: KeyPath, what: str, fixed_length: bool = True) -> dict:
         """`given` checked against the parameters of `factory`, defaults filled in."""
         defaults = signature_defaults(factory)
         given = {} if given is None else self.mapping(given, path, tuple(defaults))
         out = dict(defaults)
         for key, value in given.items():
-            out[key] = self.like_default(value, defaults[key], path + (key,))
+            out[key] = self.like_default(value, defaults[key], path + (key,), fixed_length)
         missing = [k for k, v in out.items() if v is REQUIRED]
         if missing:
             raise self.fail(path, f"{what} needs {', '.join(missing)}")
@@ -270,7 +276,7 @@ def _data_problem(c: _Checker, raw: dict) -> ProblemSpec:
     accepted = tuple(k for k in signature_defaults(factory) if k not in NOT_PARAMS)
     given = raw.get("params") or {}
     c.mapping(given, p + ("params",), accepted)
-    params = {k: v for k, v in c.params(given, factory, p + ("params",), f"dataset {name}").items()
+    params = {k: v for k, v in c.params(given, factory, p + ("params",), f"dataset {name}", fixed_length=False).items()
               if k not in NOT_PARAMS}
     default_model = {"regression": "linear", "binary": "logistic", "multiclass": "softmax"}[task]
     model = c.choice(raw.get("model", default_model), p + ("model",), MODELS.names())

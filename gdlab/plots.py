@@ -62,7 +62,10 @@ def _legend(fig: Figure, ax, *, inside: bool, below: bool = False) -> None:
     if inside and len(labels) <= 6 and longest <= 40:
         ax.legend(loc="best", fontsize=9, framealpha=0.9)
     elif longest <= 42 and not below:
-        fig.legend(handles, labels, loc="outside right upper", fontsize=9, frameon=False)
+        # anchored to the axes, not the figure: an equal-aspect axes narrower than the figure keeps its legend
+        # beside it instead of across a band of empty space
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=9,
+                  frameon=False)
     else:
         fig.legend(handles, labels, loc="outside lower center", ncols=2 if longest <= 50 else 1, fontsize=9,
                    frameon=False)
