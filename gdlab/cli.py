@@ -99,6 +99,28 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
 
 
 @app.command()
+def sweep(config: Path = ConfigArg,
+          grid: List[str] = typer.Option([], "--grid", help="KEY=V1,V2,... or KEY=linspace(a,b,n) / logspace(a,b,n); "
+                                          "repeat for a product grid."),
+          set_: List[str] = SetOpt, out_dir: Path = OutOpt, quiet: bool = QuietOpt) -> None:
+    """Run a grid of hyperparameters as one vectorized stack."""
+    from . import report
+    from .sweep import run_sweep
+
+    with error_boundary():
+        with report.progress_bar(enabled=not quiet and err.is_terminal, console=err) as progress:
+            outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=progress)
+        if outcome.plot_error:
+            err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
+        if not quiet:
+            out.print(report.sweep_table(outcome))
+        out.print(str(outcome.run_dir), markup=False)
+        if outcome.interrupted:
+            err.print("[yellow]interrupted:[/] the members run so far are in the sweep directory")
+            raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command()
 def plot(run_dirs: List[Path] = typer.Argument(..., help="Run or compare directories to draw (overlaid).",
                                                show_default=False),
          kind: str = typer.Option("all", "--kind", help="loss | trajectory | all"),

@@ -103,9 +103,11 @@ def member_indices(axes: list[Axis]) -> np.ndarray:
     return np.indices(shape).reshape(len(axes), -1)
 
 
-def member_label(optimizer: str, axes: list[Axis], index: np.ndarray) -> str:
-    """`momentum[lr=0.4,momentum=0.5]` for the member with value indices `index` (one per axis)."""
-    return f"{optimizer}[{','.join(f'{a.short}={_fmt(a.values[i])}' for a, i in zip(axes, index))}]"
+def member_labels(optimizer: str, axes: list[Axis], idx: np.ndarray) -> list[str]:
+    """`momentum[lr=0.4,momentum=0.5]` for every member; idx (n_axes, R) holds their value indices."""
+    parts = [[f"{a.short}={_fmt(v)}" for v in a.values] for a in axes]  # formatted once per value, not per member
+    columns = [[p[i] for i in row] for p, row in zip(parts, idx.tolist())]
+    return [f"{optimizer}[{','.join(cells)}]" for cells in zip(*columns)]
 
 
 def _fmt(v: Any) -> str:

@@ -45,9 +45,31 @@ def summary_table(outcome) -> Table:
     for m in outcome.members:
         status = Text(m.status if m.diverged_at is None else f"diverged at {m.diverged_at}",
                       style=STATUS_STYLE.get(m.status, ""))
-        table.add_row(m.label, _num(m.final_loss), _num(m.best_loss), str(m.steps_run), status,
+        table.add_row(Text(m.label), _num(m.final_loss), _num(m.best_loss), str(m.steps_run), status,
                       *[_num(m.metrics[k]) for k in extra], f"{m.wall_time_s:.3f} s")
     return table
+
+
+def sweep_table(outcome, top: int = 10) -> Group:
+    """The best members of a sweep, and how many completed, diverged or did not run."""
+    import numpy as np
+
+    rank = np.where(outcome.status == "completed", outcome.final_loss, np.inf)
+    rank = np.where(np.isfinite(rank), rank, np.inf)
+    order = np.argsort(rank, kind="stable")[:top]
+    table = Table(title=f"sweep: {outcome.run_dir.name} (best {min(top, len(order))} of {len(outcome.labels):,})",
+                  title_justify="left")
+    for col in ("member", "final loss", "best loss", "steps", "status"):
+        table.add_column(col, justify="left" if col in ("member", "status") else "right")
+    for i in order:
+        d = outcome.diverged_at[i]
+        status = Text(str(outcome.status[i]) if d < 0 else f"diverged at {d}", style=STATUS_STYLE.get(outcome.status[i], ""))
+        table.add_row(Text(outcome.labels[i]), _num(float(outcome.final_loss[i])), _num(float(outcome.best_loss[i])),
+                      str(outcome.steps_run[i]), status)
+    counts = {s: int(np.sum(outcome.status == s)) for s in ("completed", "diverged", "interrupted", "not_run")}
+    line = Text("  ".join(f"{k}: {v:,}" for k, v in counts.items() if v or k == "diverged"))
+    line.append(f"   loop time {outcome.wall_time_s:.3f} s")
+    return Group(table, line)
 
 
 def prediction_lines(outcome) -> list[str]:
@@ -73,7 +95,7 @@ def catalogue(kind: str) -> Table:
     table.add_column("what it is" if kind != "optimizers" else "update rule")
     table.add_column("parameters (defaults)")
     for name in registry.names():
-        table.add_row(name, registry.summary(name), _defaults_text(registry.defaults(name)))
+        table.add_row(name, Text(registry.summary(name)), Text(_defaults_text(registry.defaults(name))))
     return table
 
 

@@ -19,7 +19,7 @@ from . import __version__
 from .config import Config, load_config, member_config, validate
 from .engine import GroupSpec, make_schedule, run_stack
 from .errors import ConfigError
-from .grid import Axis, grid_axes, member_indices, member_label
+from .grid import Axis, grid_axes, member_indices, member_labels
 from .objectives import make_objective
 from .problems import ToyProblem, build_problem
 from .rundir import create_run_dir, write_json, write_yaml
@@ -137,7 +137,7 @@ def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] 
         if result.interrupted:
             interrupted = True
             break
-    labels = [member_label(cfg.optimizers[0].name, axes, idx[:, i]) for i in range(n)]
+    labels = member_labels(cfg.optimizers[0].name, axes, idx)
     outcome = SweepOutcome(run_dir, axes, labels, status, final, best, diverged_at, steps_run, wall, [], interrupted)
     from .sweep_output import write_sweep_outputs  # formatting and figures only once the numbers exist
 
@@ -154,7 +154,8 @@ class _Slice:
 
     def log(self, step, epoch, values, rows):
         if "loss" in values and step in self.history.row:
-            self.history.loss[self.history.row[step], self.members] = np.where(rows, values["loss"], np.nan)
+            with np.errstate(over="ignore"):  # a loss beyond float32's range is kept as inf
+                self.history.loss[self.history.row[step], self.members] = np.where(rows, values["loss"], np.nan)
 
     def path(self, step, params, rows):  # sweeps keep no trajectories
         pass
