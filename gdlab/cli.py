@@ -82,8 +82,9 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
 
     with error_boundary():
         cfg = load_config(config, overrides, select_optimizers=select)
-        with report.progress_bar(enabled=not quiet and err.is_terminal, console=err) as progress:
-            outcome = run_config(cfg, out=out_dir, mode=mode, seed=seed, progress=progress)
+        with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
+            outcome = run_config(cfg, out=out_dir, mode=mode, seed=seed, progress=bars.steps,
+                                 download_progress=bars.download)
         for w in outcome.warnings:
             err.print(f"[yellow]warning:[/] {escape(w)}")
         if outcome.plot_error:
@@ -108,8 +109,8 @@ def sweep(config: Path = ConfigArg,
     from .sweep import run_sweep
 
     with error_boundary():
-        with report.progress_bar(enabled=not quiet and err.is_terminal, console=err) as progress:
-            outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=progress)
+        with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
+            outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps)
         if outcome.plot_error:
             err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
         if not quiet:

@@ -435,5 +435,5 @@ def small_multiples(series: list[Series], landscape: Landscape, out, *, title: s
 
 
 # ---------------------------------------------------------------------------------------------- sweep plots
-# Room for `final_loss_vs(values, losses, key, out)` (a swept value on x, log axes where the grid is
-# logarithmic) and `heat_map(v1, v2, losses, keys, out)`; both reuse colour, value_limits and _save.
+# Final loss against a swept value (`sweep_curve`) and the two-key heat map (`sweep_heatmap`) live in
+# gdlab/sweep_plots.py, built on the helpers above (colour, value_limits, _tame, _legend, _save).

@@ -60,13 +60,16 @@ def toy_problem(spec: ProblemSpec, seed: int, params: dict | None = None) -> Toy
     return ToyProblem(objective, spec.init, spec.noise, np.random.default_rng(seed))
 
 
-def build_problem(cfg: Config, params: dict | None = None):
-    """The problem a config describes, with its random generator seeded from the config."""
+def build_problem(cfg: Config, params: dict | None = None, download_progress=None):
+    """The problem a config describes, with its random generator seeded from the config.
+
+    download_progress: (filename, bytes done, bytes total) callback for datasets fetched on first use.
+    """
     if cfg.problem.kind == "objective":
         return toy_problem(cfg.problem, cfg.seed, params)
     from .learning import data_problem  # models and datasets only when the config asks for them
 
-    return data_problem(cfg)
+    return data_problem(cfg, download_progress)
 
 
 def landscape(spec: ProblemSpec) -> Landscape | None:

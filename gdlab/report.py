@@ -6,47 +6,85 @@ import math
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from rich import box
 from rich.console import Console, Group
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 STATUS_STYLE = {"completed": "green", "diverged": "red", "interrupted": "yellow"}
 
 
+class Bars:
+    """Callbacks for the library: `steps(done, total)` for the run, `download(name, done, total)` for data files.
+
+    Both draw into one rich Progress (rich allows one live display at a time).
+    """
+
+    def __init__(self, bar: Progress | None):
+        self._bar = bar
+        self._tasks: dict[str, int] = {}
+
+    def _update(self, key: str, description: str, done: float, total: float | None, detail: str) -> None:
+        if key not in self._tasks:
+            self._tasks[key] = self._bar.add_task(description, total=total, detail="")
+        self._bar.update(self._tasks[key], completed=done, total=total, detail=detail)
+
+    @property
+    def steps(self) -> Callable[[int, int], None] | None:
+        if self._bar is None:
+            return None
+        return lambda done, total: self._update("steps", "steps", done, total, f"{done:,}/{total:,}")
+
+    @property
+    def download(self) -> Callable[[str, int, int | None], None] | None:
+        if self._bar is None:
+            return None
+
+        def update(name: str, done: int, total: int | None) -> None:
+            size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+            self._update(name, f"downloading {name}", done, total, size)
+
+        return update
+
+
 @contextmanager
-def progress_bar(enabled: bool, console: Console) -> Iterator[Callable[[int, int], None] | None]:
-    """A step callback driving a rich progress bar, or None when there is no terminal (or --quiet)."""
+def progress_bars(enabled: bool, console: Console) -> Iterator[Bars]:
+    """Progress bars on `console` while the block runs (none when not enabled: --quiet or not a terminal)."""
     if not enabled:
-        yield None
+        yield Bars(None)
         return
-    with Progress(TextColumn("[bold]steps"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("steps", total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+        yield Bars(bar)
 
 
-def _num(x: float | None) -> str:
+def _num(x: float | None, digits: int = 6) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    return f"{x:.6g}"
+    return f"{x:.{digits}g}"
+
+
+TABLE_METRICS = {"val_loss": "val loss", "val_accuracy": "val acc"}  # all metrics are in summary.json/csv
 
 
 def summary_table(outcome) -> Table:
-    """Per member: final loss, best loss, steps, status, wall time (+ validation metrics for datasets)."""
-    extra = sorted(outcome.members[0].metrics) if outcome.members else []
-    table = Table(title=f"{outcome.mode}: {outcome.run_dir.name}", title_justify="left")
-    for col in ["member", "final loss", "best loss", "steps", "status"] + extra + ["wall time"]:
-        table.add_column(col, justify="left" if col in ("member", "status") else "right")
+    """Per member: final loss, best loss, steps, status, wall time (+ validation metrics for datasets).
+
+    Narrow enough for an 80-column terminal: the whole-data training accuracy stays in the files.
+    """
+    extra = [k for k in TABLE_METRICS if outcome.members and k in outcome.members[0].metrics]
+    table = Table(title=f"{outcome.mode}: {outcome.run_dir.name}  (final and best loss)", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ["member", "final", "best", "steps", "status"] + [TABLE_METRICS[k] for k in extra] + ["time"]:
+        # numbers and statuses are never cut; a long member label wraps instead
+        table.add_column(col, justify="left" if col in ("member", "status") else "right",
+                         no_wrap=col != "member", min_width={"status": 9, "member": 8}.get(col))
     for m in outcome.members:
         status = Text(m.status if m.diverged_at is None else f"diverged at {m.diverged_at}",
                       style=STATUS_STYLE.get(m.status, ""))
-        table.add_row(Text(m.label), _num(m.final_loss), _num(m.best_loss), str(m.steps_run), status,
-                      *[_num(m.metrics[k]) for k in extra], f"{m.wall_time_s:.3f} s")
+        table.add_row(Text(m.label), _num(m.final_loss, 5), _num(m.best_loss, 5), str(m.steps_run), status,
+                      *[_num(m.metrics[k], 4) for k in extra], f"{m.wall_time_s:.2f}s")
     return table
 
 
@@ -58,7 +96,7 @@ def sweep_table(outcome, top: int = 10) -> Group:
     rank = np.where(np.isfinite(rank), rank, np.inf)
     order = np.argsort(rank, kind="stable")[:top]
     table = Table(title=f"sweep: {outcome.run_dir.name} (best {min(top, len(order))} of {len(outcome.labels):,})",
-                  title_justify="left")
+                  title_justify="left", box=box.SIMPLE_HEAD)
     for col in ("member", "final loss", "best loss", "steps", "status"):
         table.add_column(col, justify="left" if col in ("member", "status") else "right")
     for i in order:

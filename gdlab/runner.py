@@ -56,6 +56,7 @@ def run_config(
     overrides: list[str] = (),
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    download_progress: Callable[[str, int, int | None], None] | None = None,
     plots: bool = True,
 ) -> RunOutcome:
     """Run a config (a path or a loaded Config) and write its run directory under `out`.
@@ -69,7 +70,8 @@ def run_config(
     if mode == "run" and len(cfg.optimizers) > 1:
         raise ConfigError(f"optimizers: `gdlab run` takes one optimizer and this config lists {len(cfg.optimizers)} "
                           f"({', '.join(o.label for o in cfg.optimizers)}); use `gdlab compare` to run them side by side")
-    problem = build_problem(cfg)  # before any directory exists: missing data must leave nothing behind
+    problem = build_problem(cfg, download_progress=download_progress)  # before any directory exists: missing
+    # data must leave nothing behind
     warnings = stability_warnings(cfg.problem, cfg.optimizers)
     run_dir = create_run_dir(out, cfg.name)
     member_dirs = _member_dirs(run_dir, cfg, mode)

@@ -66,7 +66,7 @@ def test_run_directory_holds_every_file_of_the_spec(tmp_path, write_config):
     assert traj[0] == ["step", "x1", "x2"] and traj[1] == ["0", "-5.0", "-2.0"] and len(traj) == 22
     resolved = yaml.safe_load((d / "config.yaml").read_text())
     assert resolved["optimizer"]["momentum"] == 0.0  # defaults filled in
-    assert "final loss" in r.stdout  # the summary table
+    assert "final and best loss" in r.stdout  # the summary table
 
 
 def test_each_invocation_gets_a_new_directory(tmp_path, write_config):

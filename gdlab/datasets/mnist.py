@@ -126,6 +126,7 @@ def download(
             with os.fdopen(fd, "wb") as dest:
                 digest = _fetch(url, dest, filename, progress, timeout)
             if digest == expected:
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a data file is as readable as any other
                 os.replace(tmp, final)
                 return final
             failures.append(f"{base} (checksum mismatch: MD5 {digest}, expected {expected})")
@@ -140,6 +141,12 @@ def download(
         f"  download it by hand (MD5 {expected}) and put it, gzip-compressed or not, in {folder}/\n"
         f"  (or set GDLAB_MNIST_MIRRORS to comma-separated base URLs, or GDLAB_DATA_DIR to another data folder)"
     )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def ensure_files(split: str, data_dir=None, progress: Progress | None = None) -> tuple[Path, Path]:
