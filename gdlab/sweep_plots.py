@@ -223,7 +223,8 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
     elif shared and ok.any():
         dots = _thin(np.flatnonzero(ok), arg[np.isfinite(best)])
         ax.scatter(v[dots], _tame(loss[dots], ylim, logy), s=5, color=colour(0), alpha=0.18, linewidths=0,
-                   rasterized=True, zorder=2, label=f"each of {ok.sum():,} members")
+                   rasterized=True, zorder=2, label=f"each member ({ok.sum():,})" if dots.size == ok.sum() else
+                   f"members ({dots.size:,} of {ok.sum():,} drawn)")
     line = dict(color="black", linewidth=2.0) if groups is not None else dict(color=colour(0), linewidth=1.8)
     few = dict(marker="o", markersize=3.5) if u.size <= 60 else {}
     ax.plot(u, _tame(best, ylim, logy), zorder=4, label="best over the other keys" if shared else None,
@@ -239,11 +240,10 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
 
     if edge is not None:
         _draw_edge(ax, u, best, k, key, all_members=shared, log=logy)
-    flagged = np.unique(v[div & np.isfinite(v)])
-    if flagged.size:  # one × per diverged value on the top edge (x in data, y in axes coordinates)
+    flagged = _spread(ax, np.unique(v[div & np.isfinite(v)]))
+    if flagged.size:  # an × on the top edge at the diverged values (x in data, y in axes coordinates)
         ax.plot(flagged, np.ones_like(flagged), transform=ax.get_xaxis_transform(), linestyle="none", marker="x",
-                markersize=7 if flagged.size <= 200 else 5, markeredgewidth=1.6, color=DIVERGED_RED,
-                clip_on=False, zorder=7, rasterized=flagged.size > 2000,
+                markersize=7, markeredgewidth=1.6, color=DIVERGED_RED, clip_on=False, zorder=7,
                 label=f"diverged ({int(div.sum()):,} member{'s' if div.sum() != 1 else ''})")
 
     format_values(ax.xaxis, logx)
@@ -254,6 +254,17 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
         ax.set_title(title)
     _legend(fig, ax, inside=True)
     return _save(fig, out)
+
+
+def _spread(ax, xs: np.ndarray, slots: int = 50) -> np.ndarray:
+    """The sorted values `xs`, thinned to one per 1/`slots` of the axes width: dense runs of diverged values
+    become a row of distinct ×s rather than a red bar, and a lone diverged value keeps its own ×."""
+    if xs.size <= slots:
+        return xs
+    xy = ax.get_xaxis_transform().transform(np.column_stack([xs, np.zeros_like(xs)]))  # display coordinates
+    frac = ax.transAxes.inverted().transform(xy)[:, 0]
+    _, first = np.unique(np.floor(frac * slots), return_index=True)
+    return xs[first]
 
 
 def _draw_edge(ax, u: np.ndarray, best: np.ndarray, k: int, key: str, *, all_members: bool, log: bool) -> None:
@@ -267,7 +278,7 @@ def _draw_edge(ax, u: np.ndarray, best: np.ndarray, k: int, key: str, *, all_mem
     if np.isfinite(tail).any() and np.nanmax(tail) > ax.get_ylim()[1]:  # the tail left the axes: say how far
         peak = float(np.nanmax(tail))
         text = f"↑ final loss up to {peak:.1e}" if log or abs(peak) >= 1e4 else f"↑ final loss up to {peak:.3g}"
-        right_half = ax.transAxes.inverted().transform(ax.transData.transform((edge, ax.get_ylim()[0])))[0] > 0.6
+        right_half = ax.transAxes.inverted().transform(ax.get_xaxis_transform().transform((edge, 0)))[0] > 0.6
         ax.annotate(text, xy=(edge, 0.97), xycoords=ax.get_xaxis_transform(), xytext=(-6 if right_half else 6, 0),
                     textcoords="offset points", ha="right" if right_half else "left", va="top", fontsize=9,
                     color=DIVERGED_RED, zorder=6, bbox=dict(boxstyle="square,pad=0.15", facecolor="white",
