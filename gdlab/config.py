@@ -425,8 +425,12 @@ def _sweep(c: _Checker, raw: Any) -> dict:
         raise c.fail(("sweep",), f"expected a mapping of key: [values], got {_show(raw)}")
     out = {}
     for key, values in raw.items():
+        if isinstance(values, str) and values.strip().startswith(("linspace(", "logspace(")):
+            out[str(key)] = values.strip()  # a range, expanded by the sweep
+            continue
         if not isinstance(values, list) or not values:
-            raise c.fail(("sweep", key), f"expected a non-empty list of values, got {_show(values)}")
+            raise c.fail(("sweep", key), f"expected a non-empty list of values or linspace(a,b,n) / "
+                                         f"logspace(a,b,n), got {_show(values)}")
         out[str(key)] = list(values)
     return out
 

@@ -26,6 +26,12 @@ _RANGE = re.compile(r"^\s*(linspace|logspace)\s*\(([^)]*)\)\s*$")
 class Axis:
     path: KeyPath
     values: tuple  # numbers, bools or text, in the order given
+    source: str | None = None  # "linspace(0.01,1,100000)" when given as a range: written back as such
+
+    @property
+    def as_written(self):
+        """What config.yaml records: the range's text, or the list of values."""
+        return self.source if self.source is not None else list(self.values)
 
     @property
     def key(self) -> str:
@@ -72,16 +78,21 @@ def parse_grid_option(text: str) -> Axis:
         raise ConfigError(f"--grid {text!r}: expected KEY=V1,V2,... or KEY=linspace(a,b,n), "
                           f"for example --grid optimizer.lr=0.01,0.1,0.4")
     flag = f"--grid {key.strip()}"
-    return Axis(parse_path(key), tuple(parse_values(values, flag)))
+    return Axis(parse_path(key), tuple(parse_values(values, flag)), _range_text(values))
+
+
+def _range_text(text) -> str | None:
+    return re.sub(r"\s+", "", text) if isinstance(text, str) and _RANGE.match(text) else None
 
 
 def grid_axes(config_sweep: dict, options: list[str]) -> list[Axis]:
     """The config's `sweep:` axes, then the command line's (which replace config axes of the same key)."""
     axes = {}
     for key, values in config_sweep.items():
+        source = _range_text(values)
         if isinstance(values, str):
             values = parse_values(values, f"sweep.{key}")
-        axes[parse_path(key)] = Axis(parse_path(key), tuple(values))
+        axes[parse_path(key)] = Axis(parse_path(key), tuple(values), source)
     for text in options:
         axis = parse_grid_option(text)
         axes[axis.path] = axis

@@ -40,6 +40,14 @@ def _problem_of(d: Path) -> dict:
 
 
 def replot(run_dirs: list[Path], *, kind: str, output: Path | None, smooth: int) -> list[Path]:
+    from .sweep_output import is_sweep_dir, redraw_sweep
+
+    sweeps = [Path(r) for r in run_dirs if is_sweep_dir(Path(r))]
+    if sweeps:
+        if len(sweeps) < len(run_dirs) or output is not None:
+            raise ConfigError("RUN_DIR: a sweep directory is redrawn on its own, into its plots/ folder "
+                              "(no --output, no other directories)")
+        return [p for d in sweeps for p in redraw_sweep(d)]
     dirs = [m for r in run_dirs for m in member_dirs_of(r)]
     series = [load_series(d) for d in dirs]
     labels = [s.label for s in series]

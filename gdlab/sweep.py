@@ -114,7 +114,7 @@ def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] 
     problems = [_problem(c, axes, idx[:, members], vector) for c, members in zip(configs, stacks)]
     run_dir = create_run_dir(out, cfg.name)
     write_yaml(run_dir / "config.yaml", {**base, "name": cfg.name,
-                                         "sweep": {a.key: list(a.values) for a in axes}})
+                                         "sweep": {a.key: a.as_written for a in axes}})
     totals = [p.total_steps(c.steps, c.epochs) for p, c in zip(problems, configs)]
     steps_all = sorted(set().union(*(log_steps(t, c.log_every) for t, c in zip(totals, configs))))
     history = History(steps_all, n)

@@ -117,3 +117,33 @@ def best_series(o, history) -> list[Series]:
 
 def _file_key(key: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in key)
+
+
+def is_sweep_dir(path: Path) -> bool:
+    return (path / "metrics.npz").is_file() and (path / "summary.csv").is_file()
+
+
+def redraw_sweep(run_dir: Path) -> list[Path]:
+    """The sweep figures again, from summary.csv, metrics.npz and config.yaml alone (`gdlab plot`)."""
+    import csv
+    from types import SimpleNamespace
+
+    import yaml
+
+    from .grid import grid_axes, member_indices
+
+    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    axes = grid_axes(config.get("sweep") or {}, [])
+    with open(run_dir / "summary.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    data = np.load(run_dir / "metrics.npz")
+
+    def column(name: str, kind=float, empty=np.nan) -> np.ndarray:
+        return np.array([kind(r[name]) if r[name] else empty for r in rows])
+
+    outcome = SimpleNamespace(run_dir=run_dir, axes=axes, labels=[r["member"] for r in rows],
+                              status=np.array([r["status"] for r in rows], dtype=object),
+                              final_loss=column("final_loss"), best_loss=column("best_loss"),
+                              diverged_at=column("diverged_at", int, -1), steps_run=column("steps_run", int, 0))
+    history = SimpleNamespace(steps=data["step"].tolist(), loss=data["loss"].T)
+    return draw_sweep_figures(outcome, member_indices(axes), history)

@@ -148,3 +148,22 @@ def test_bad_grids_exit_2_and_write_nothing(tmp_path, write_config, grid, needle
     assert r.exit_code == 2, r.output
     assert needle in r.output and "Traceback" not in r.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_plot_redraws_a_sweep_from_its_files(tmp_path, write_config):
+    sweep = run_sweep(write_config(bowl_config()), ["optimizer.lr=0.1,0.3,0.6", "optimizer.momentum=0,0.5"],
+                      out=tmp_path, plots=False)
+    r = runner.invoke(app, ["plot", str(sweep.run_dir)])
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in (sweep.run_dir / "plots").iterdir()}
+    assert {"final_loss_lr.png", "final_loss_momentum.png", "final_loss_heatmap.png", "best_loss.png"} <= names
+
+
+def test_ranges_are_recorded_as_written(tmp_path, write_config):
+    import yaml
+
+    cfg = write_config({**bowl_config(steps=5), "sweep": {"optimizer.lr": "logspace(-3, -1, 3)"}})
+    sweep = run_sweep(cfg, ["optimizer.weight_decay=linspace(0,0.1,4)"], out=tmp_path, plots=False)
+    assert len(sweep.labels) == 12
+    written = yaml.safe_load((sweep.run_dir / "config.yaml").read_text())["sweep"]
+    assert written == {"optimizer.lr": "logspace(-3,-1,3)", "optimizer.weight_decay": "linspace(0,0.1,4)"}
