@@ -7,14 +7,14 @@ they are read from the factories' signatures through the registries.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checker import Checker, show, without_key
 from .errors import ConfigError
-from .registry import REQUIRED, did_you_mean, signature_defaults
-from .yamlio import KeyPath, apply_override, format_path, load_yaml, parse_assignment
+from .registry import signature_defaults
+from .yamlio import KeyPath, apply_override, load_yaml, parse_assignment
 
 TOP_KEYS = ("name", "problem", "optimizer", "optimizers", "schedule", "steps", "epochs", "log_every",
             "eval_every", "seed", "dtype", "sweep", "predict")
@@ -68,103 +68,6 @@ class Config:
     resolved: dict = field(default_factory=dict)  # the config as a plain mapping, defaults filled in
 
 
-class _Checker:
-    """Builds messages that point at a key path and, where known, its line in the YAML file."""
-
-    def __init__(self, source: str, lines: dict[KeyPath, int]):
-        self.source = source
-        self.lines = lines
-
-    def fail(self, path: KeyPath, message: str) -> ConfigError:
-        line = self.lines.get(path)
-        if line == "--set":
-            where = f"{self.source} (from --set)"
-        else:
-            where = f"{self.source}, line {line}" if isinstance(line, int) else self.source
-        return ConfigError(f"{where}: {format_path(path)}: {message}")
-
-    def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...]) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected a mapping of keys, got {_show(value)}")
-        for key in value:
-            if key not in allowed:
-                raise self.fail(path + (key,), f"unknown key{did_you_mean(key, allowed)}\n  accepted: {', '.join(allowed)}")
-        return value
-
-    def integer(self, value: Any, path: KeyPath, minimum: int | None = None) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"expected a whole number, got {_show(value)}")
-        if minimum is not None and value < minimum:
-            raise self.fail(path, f"must be >= {minimum}, got {value}")
-        return value
-
-    def number(self, value: Any, path: KeyPath) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(path, f"expected a finite number, got {_show(value)}")
-        return float(value)
-
-    def choice(self, value: Any, path: KeyPath, choices: tuple[str, ...] | list[str]) -> str:
-        if value not in choices:
-            raise self.fail(path, f"unknown value {_show(value)}{did_you_mean(str(value), choices)}\n"
-                                  f"  accepted: {', '.join(choices)}")
-        return value
-
-    def boolean(self, value: Any, path: KeyPath) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(path, f"expected true or false, got {_show(value)}")
-        return value
-
-    def like_default(self, value: Any, default: Any, path: KeyPath, fixed_length: bool = True) -> Any:
-        """`value` checked to have the type of `default` (a bool, a number, or a tuple of numbers).
-
-        fixed_length: a tuple default fixes the length (betas); otherwise any non-empty list of numbers will do.
-        """
-        if isinstance(default, bool):
-            return self.boolean(value, path)
-        if isinstance(default, int):
-            return self.integer(value, path)
-        if isinstance(default, float):
-            return self.number(value, path)
-        if isinstance(default, tuple) and default and all(isinstance(d, (int, float)) for d in default):
-            if not fixed_length and isinstance(value, (list, tuple)) and value:
-                default = (0.0,) * len(value)
-            if not isinstance(value, (list, tuple)) or len(value) != len(default):
-                count = len(default) if fixed_length else "one or more"
-                raise self.fail(path, f"expected a list of {count} numbers such as {list(default)}, got {_show(value)}")
-            return tuple(self.number(v, path + (i,)) for i, v in enumerate(value))
-        if isinstance(value, (list, tuple)):
-            return tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        return value
-
-    def params(self, given: Any, factory, path: KeyPath, what: str, fixed_length: bool = True) -> dict:
-        """`given` checked against the parameters of `factory`, defaults filled in."""
-        defaults = signature_defaults(factory)
-        given = {} if given is None else self.mapping(given, path, tuple(defaults))
-        out = dict(defaults)
-        for key, value in given.items():
-            out[key] = self.like_default(value, defaults[key], path + (key,), fixed_length)
-        missing = [k for k, v in out.items() if v is REQUIRED]
-        if missing:
-            raise self.fail(path, f"{what} needs {', '.join(missing)}")
-        return out
-
-
-def _without_key(exc: ConfigError) -> str:
-    """A lower layer's message without its leading 'problem.x: ' (the checker adds the key and the line)."""
-    return str(exc).split(": ", 1)[-1]
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, str):
-        return repr(value)
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def load_config(path: str | Path, overrides: list[str] = (), select_optimizers: list[str] | None = None) -> Config:
     """Read, override (`--set`) and validate a config file."""
     path = Path(path)
@@ -184,7 +87,7 @@ def load_config(path: str | Path, overrides: list[str] = (), select_optimizers: 
 
 
 def validate(data: dict, name: str = "config", source: str = "config", lines: dict | None = None) -> Config:
-    c = _Checker(source, lines or {})
+    c = Checker(source, lines or {})
     c.mapping(data, (), TOP_KEYS)
     if "problem" not in data:
         raise c.fail(("problem",), "missing: every config needs a problem (an objective or a dataset)")
@@ -211,7 +114,7 @@ def validate(data: dict, name: str = "config", source: str = "config", lines: di
     dtype = c.choice(data.get("dtype", default_dtype), ("dtype",), DTYPES)
     run_name = data.get("name", name)
     if not isinstance(run_name, str) or not run_name.strip():
-        raise c.fail(("name",), f"expected a non-empty text, got {_show(run_name)}")
+        raise c.fail(("name",), f"expected a non-empty text, got {show(run_name)}")
     sweep = _sweep(c, data.get("sweep"))
     predict = _predict(c, data.get("predict"), problem)
     cfg = Config(run_name.strip(), problem, optimizers, schedule, steps, epochs, log_every, eval_every,
@@ -219,10 +122,10 @@ def validate(data: dict, name: str = "config", source: str = "config", lines: di
     return _with_resolved(cfg)
 
 
-def _problem(c: _Checker, raw: Any) -> ProblemSpec:
+def _problem(c: Checker, raw: Any) -> ProblemSpec:
     p = ("problem",)
     if not isinstance(raw, dict):
-        raise c.fail(p, f"expected a mapping with `objective:` or `dataset:`, got {_show(raw)}")
+        raise c.fail(p, f"expected a mapping with `objective:` or `dataset:`, got {show(raw)}")
     if "objective" in raw and "dataset" in raw:
         raise c.fail(p + ("dataset",), "give either an objective or a dataset, not both")
     if "objective" in raw:
@@ -232,14 +135,14 @@ def _problem(c: _Checker, raw: Any) -> ProblemSpec:
     raise c.fail(p, "needs `objective:` (a toy function such as bowl2d) or `dataset:` (such as airfoil)")
 
 
-def _toy_problem(c: _Checker, raw: dict) -> ProblemSpec:
+def _toy_problem(c: Checker, raw: dict) -> ProblemSpec:
     from .objectives import OBJECTIVES, load_plugin, make_objective
 
     p = ("problem",)
     c.mapping(raw, p, TOY_KEYS)
     name = raw["objective"]
     if not isinstance(name, str):
-        raise c.fail(p + ("objective",), f"expected a name such as bowl2d, got {_show(name)}")
+        raise c.fail(p + ("objective",), f"expected a name such as bowl2d, got {show(name)}")
     factory = load_plugin(name, "problem.objective") if ":" in name else None
     if factory is None:
         c.choice(name, p + ("objective",), OBJECTIVES.names())
@@ -250,7 +153,7 @@ def _toy_problem(c: _Checker, raw: dict) -> ProblemSpec:
     if isinstance(init, (int, float)) and not isinstance(init, bool):
         init = [init]
     if not isinstance(init, (list, tuple)) or not init:
-        raise c.fail(p + ("init",), f"expected the start point as a list of numbers, got {_show(init)}")
+        raise c.fail(p + ("init",), f"expected the start point as a list of numbers, got {show(init)}")
     init = tuple(c.number(v, p + ("init", i)) for i, v in enumerate(init))
     if objective.dim is not None and len(init) != objective.dim:
         raise c.fail(p + ("init",), f"{name} has {objective.dim} coordinates; the start point has {len(init)}: "
@@ -261,7 +164,7 @@ def _toy_problem(c: _Checker, raw: dict) -> ProblemSpec:
     return ProblemSpec("objective", name, params, init, noise)
 
 
-def _data_problem(c: _Checker, raw: dict) -> ProblemSpec:
+def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
     """A dataset + model + loss, checked without reading any data (sizes are checked when the data is loaded)."""
     from .datasets import DATASET_TASKS, DATASETS, NOT_PARAMS
     from .datasets.batching import SAMPLINGS
@@ -294,7 +197,7 @@ def _data_problem(c: _Checker, raw: dict) -> ProblemSpec:
         if isinstance(h, int) and not isinstance(h, bool):
             h = [h]
         if not isinstance(h, (list, tuple)) or not h:
-            raise c.fail(p + ("hidden",), f"expected a list of layer widths such as [100, 100], got {_show(h)}")
+            raise c.fail(p + ("hidden",), f"expected a list of layer widths such as [100, 100], got {show(h)}")
         chosen["hidden"] = tuple(c.integer(v, p + ("hidden", i), 1) for i, v in enumerate(h))
     if "activation" in chosen:
         from .models import ACTIVATIONS
@@ -308,20 +211,20 @@ def _data_problem(c: _Checker, raw: dict) -> ProblemSpec:
         try:
             parse_init(chosen["init"])
         except ConfigError as exc:
-            raise c.fail(p + ("init",), _without_key(exc)) from None
+            raise c.fail(p + ("init",), without_key(exc)) from None
     MODELS.get(model)(**chosen)  # anything else the model checks names its key itself
     loss = c.choice(raw.get("loss", DEFAULT_LOSS[task]), p + ("loss",), LOSSES.names())
     try:
         check_task(loss, task)
     except ConfigError as exc:
-        raise c.fail(p + ("loss",), _without_key(exc)) from None
+        raise c.fail(p + ("loss",), without_key(exc)) from None
     batch = raw.get("batch_size")
     if batch is not None:
         batch = c.integer(batch, p + ("batch_size",), 1)
     sampling = c.choice(raw.get("sampling", "shuffle"), p + ("sampling",), SAMPLINGS)
     data_dir = raw.get("data_dir")
     if data_dir is not None and not isinstance(data_dir, str):
-        raise c.fail(p + ("data_dir",), f"expected a folder path, got {_show(data_dir)}")
+        raise c.fail(p + ("data_dir",), f"expected a folder path, got {show(data_dir)}")
     if "split" in raw and "split" not in signature_defaults(factory):
         raise c.fail(p + ("split",), f"dataset {name!r} has no splits (only mnist has train | test)")
     split = c.choice(raw.get("split", "train"), p + ("split",), ("train", "test"))
@@ -334,7 +237,7 @@ def _data_problem(c: _Checker, raw: dict) -> ProblemSpec:
                        data_dir=data_dir, split=split, validation=validation)
 
 
-def _optimizers(c: _Checker, data: dict) -> tuple[OptimizerSpec, ...]:
+def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
     from .optimizers import OPTIMIZERS
 
     if "optimizer" in data and "optimizers" in data:
@@ -342,7 +245,7 @@ def _optimizers(c: _Checker, data: dict) -> tuple[OptimizerSpec, ...]:
     if "optimizers" in data:
         raw_list = data["optimizers"]
         if not isinstance(raw_list, list) or not raw_list:
-            raise c.fail(("optimizers",), f"expected a non-empty list of optimizers, got {_show(raw_list)}")
+            raise c.fail(("optimizers",), f"expected a non-empty list of optimizers, got {show(raw_list)}")
         entries = [(("optimizers", i), item) for i, item in enumerate(raw_list)]
     elif "optimizer" in data:
         entries = [(("optimizer",), data["optimizer"])]
@@ -353,7 +256,7 @@ def _optimizers(c: _Checker, data: dict) -> tuple[OptimizerSpec, ...]:
         if isinstance(raw, str):
             raw = {"name": raw}
         if not isinstance(raw, dict) or "name" not in raw:
-            raise c.fail(path, f"expected a mapping with a name, e.g. {{name: adam, lr: 0.01}}, got {_show(raw)}")
+            raise c.fail(path, f"expected a mapping with a name, e.g. {{name: adam, lr: 0.01}}, got {show(raw)}")
         name = c.choice(raw["name"], path + ("name",), OPTIMIZERS.names())
         factory = OPTIMIZERS.get(name)
         hp_raw = {k: v for k, v in raw.items() if k not in ("name", "label")}
@@ -361,7 +264,7 @@ def _optimizers(c: _Checker, data: dict) -> tuple[OptimizerSpec, ...]:
         check_optimizer_hparams(c, name, hparams, path)
         label = raw.get("label", name)
         if not isinstance(label, str) or not label.strip():
-            raise c.fail(path + ("label",), f"expected a non-empty text, got {_show(label)}")
+            raise c.fail(path + ("label",), f"expected a non-empty text, got {show(label)}")
         specs.append(OptimizerSpec(name, hparams, label))
     labels = [s.label for s in specs]
     if len(set(labels)) < len(labels):
@@ -369,11 +272,11 @@ def _optimizers(c: _Checker, data: dict) -> tuple[OptimizerSpec, ...]:
     return tuple(specs)
 
 
-def check_optimizer_hparams(c: _Checker, name: str, hparams: dict, path: KeyPath) -> None:
+def check_optimizer_hparams(c: Checker, name: str, hparams: dict, path: KeyPath) -> None:
     from .optimizers import check_hparams
 
     for key, problem in check_hparams(name, hparams):
-        raise c.fail(path + (key,), f"{problem}, got {_show(hparams.get(key))}")
+        raise c.fail(path + (key,), f"{problem}, got {show(hparams.get(key))}")
 
 
 def _unique_labels(specs: list[OptimizerSpec]) -> list[OptimizerSpec]:
@@ -401,7 +304,7 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _schedule(c: _Checker, raw: Any) -> tuple[str, dict]:
+def _schedule(c: Checker, raw: Any) -> tuple[str, dict]:
     from .schedules import SCHEDULES, check_schedule
 
     path = ("schedule",)
@@ -410,19 +313,19 @@ def _schedule(c: _Checker, raw: Any) -> tuple[str, dict]:
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, dict) or "name" not in raw:
-        raise c.fail(path, f"expected a mapping such as {{name: step, step_size: 10, gamma: 0.5}}, got {_show(raw)}")
+        raise c.fail(path, f"expected a mapping such as {{name: step, step_size: 10, gamma: 0.5}}, got {show(raw)}")
     name = c.choice(raw["name"], path + ("name",), SCHEDULES.names())
     params = c.params({k: v for k, v in raw.items() if k != "name"}, SCHEDULES.get(name), path, f"schedule {name}")
     for key, problem in check_schedule(name, params):
-        raise c.fail(path + (key,), f"{problem}, got {_show(params.get(key))}")
+        raise c.fail(path + (key,), f"{problem}, got {show(params.get(key))}")
     return name, params
 
 
-def _sweep(c: _Checker, raw: Any) -> dict:
+def _sweep(c: Checker, raw: Any) -> dict:
     if raw is None:
         return {}
     if not isinstance(raw, dict) or not raw:
-        raise c.fail(("sweep",), f"expected a mapping of key: [values], got {_show(raw)}")
+        raise c.fail(("sweep",), f"expected a mapping of key: [values], got {show(raw)}")
     out = {}
     for key, values in raw.items():
         if isinstance(values, str) and values.strip().startswith(("linspace(", "logspace(")):
@@ -430,19 +333,19 @@ def _sweep(c: _Checker, raw: Any) -> dict:
             continue
         if not isinstance(values, list) or not values:
             raise c.fail(("sweep", key), f"expected a non-empty list of values or linspace(a,b,n) / "
-                                         f"logspace(a,b,n), got {_show(values)}")
+                                         f"logspace(a,b,n), got {show(values)}")
         out[str(key)] = list(values)
     return out
 
 
-def _predict(c: _Checker, raw: Any, problem: ProblemSpec) -> tuple:
+def _predict(c: Checker, raw: Any, problem: ProblemSpec) -> tuple:
     """Inputs to predict after training: [4.0] (one feature) or [[x1, x2], ...]."""
     if raw is None:
         return ()
     if problem.kind != "dataset":
         raise c.fail(("predict",), "predictions need a model trained on a dataset")
     if not isinstance(raw, list) or not raw:
-        raise c.fail(("predict",), f"expected a list of inputs such as [4.0] or [[1.0, 2.0]], got {_show(raw)}")
+        raise c.fail(("predict",), f"expected a list of inputs such as [4.0] or [[1.0, 2.0]], got {show(raw)}")
     rows = []
     for i, row in enumerate(raw):
         row = row if isinstance(row, list) else [row]

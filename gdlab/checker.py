@@ -1,0 +1,111 @@
+"""Checks of config values that name the key path, the bad value and what is accepted.
+
+A Checker knows the file and the line of every key (from gdlab.yamlio), so its messages point at the YAML line:
+`configs/my.yaml, line 7: optimizer.lr: must be > 0, got -0.1`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .errors import ConfigError
+from .registry import REQUIRED, did_you_mean, signature_defaults
+from .yamlio import KeyPath, format_path
+
+
+class Checker:
+    """Builds messages that point at a key path and, where known, its line in the YAML file."""
+
+    def __init__(self, source: str, lines: dict[KeyPath, int]):
+        self.source = source
+        self.lines = lines
+
+    def fail(self, path: KeyPath, message: str) -> ConfigError:
+        line = self.lines.get(path)
+        if line == "--set":
+            where = f"{self.source} (from --set)"
+        else:
+            where = f"{self.source}, line {line}" if isinstance(line, int) else self.source
+        return ConfigError(f"{where}: {format_path(path)}: {message}")
+
+    def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping of keys, got {show(value)}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(path + (key,), f"unknown key{did_you_mean(key, allowed)}\n  accepted: {', '.join(allowed)}")
+        return value
+
+    def integer(self, value: Any, path: KeyPath, minimum: int | None = None) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected a whole number, got {show(value)}")
+        if minimum is not None and value < minimum:
+            raise self.fail(path, f"must be >= {minimum}, got {value}")
+        return value
+
+    def number(self, value: Any, path: KeyPath) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(path, f"expected a finite number, got {show(value)}")
+        return float(value)
+
+    def choice(self, value: Any, path: KeyPath, choices: tuple[str, ...] | list[str]) -> str:
+        if value not in choices:
+            raise self.fail(path, f"unknown value {show(value)}{did_you_mean(str(value), choices)}\n"
+                                  f"  accepted: {', '.join(choices)}")
+        return value
+
+    def boolean(self, value: Any, path: KeyPath) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {show(value)}")
+        return value
+
+    def like_default(self, value: Any, default: Any, path: KeyPath, fixed_length: bool = True) -> Any:
+        """`value` checked to have the type of `default` (a bool, a number, or a tuple of numbers).
+
+        fixed_length: a tuple default fixes the length (betas); otherwise any non-empty list of numbers will do.
+        """
+        if isinstance(default, bool):
+            return self.boolean(value, path)
+        if isinstance(default, int):
+            return self.integer(value, path)
+        if isinstance(default, float):
+            return self.number(value, path)
+        if isinstance(default, tuple) and default and all(isinstance(d, (int, float)) for d in default):
+            if not fixed_length and isinstance(value, (list, tuple)) and value:
+                default = (0.0,) * len(value)
+            if not isinstance(value, (list, tuple)) or len(value) != len(default):
+                count = len(default) if fixed_length else "one or more"
+                raise self.fail(path, f"expected a list of {count} numbers such as {list(default)}, got {show(value)}")
+            return tuple(self.number(v, path + (i,)) for i, v in enumerate(value))
+        if isinstance(value, (list, tuple)):
+            return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        return value
+
+    def params(self, given: Any, factory, path: KeyPath, what: str, fixed_length: bool = True) -> dict:
+        """`given` checked against the parameters of `factory`, defaults filled in."""
+        defaults = signature_defaults(factory)
+        given = {} if given is None else self.mapping(given, path, tuple(defaults))
+        out = dict(defaults)
+        for key, value in given.items():
+            out[key] = self.like_default(value, defaults[key], path + (key,), fixed_length)
+        missing = [k for k, v in out.items() if v is REQUIRED]
+        if missing:
+            raise self.fail(path, f"{what} needs {', '.join(missing)}")
+        return out
+
+
+def without_key(exc: ConfigError) -> str:
+    """A lower layer's message without its leading 'problem.x: ' (the checker adds the key and the line)."""
+    return str(exc).split(": ", 1)[-1]
+
+
+def show(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
