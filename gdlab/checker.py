@@ -22,9 +22,9 @@ class Checker:
         self.lines = lines
 
     def fail(self, path: KeyPath, message: str) -> ConfigError:
-        line = self.lines.get(path)
-        if line == "--set":
-            where = f"{self.source} (from --set)"
+        line = next((self.lines[path[:i]] for i in range(len(path), 0, -1) if path[:i] in self.lines), None)
+        if isinstance(line, str):  # the value came from the command line: "--set", "--optimizers"
+            where = f"{self.source} (from {line})"
         else:
             where = f"{self.source}, line {line}" if isinstance(line, int) else self.source
         return ConfigError(f"{where}: {format_path(path)}: {message}")
@@ -34,6 +34,7 @@ class Checker:
             raise self.fail(path, f"expected a mapping of keys, got {show(value)}")
         for key in value:
             if key not in allowed:
+                key = key if isinstance(key, str) else str(key)  # `3:` is a key named 3, not a list index
                 raise self.fail(path + (key,), f"unknown key{did_you_mean(key, allowed)}\n  accepted: {', '.join(allowed)}")
         return value
 

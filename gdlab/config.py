@@ -78,11 +78,13 @@ def load_config(path: str | Path, overrides: list[str] = (), select_optimizers: 
     for text in overrides:
         key, value = parse_assignment(text)
         data = apply_override(data, key, value, text)
+        lines.update({k: "--set" for k in lines if k[:len(key)] == key})  # the file's lines no longer apply
         lines[key] = "--set"
     if select_optimizers:
         data = dict(data)
         data.pop("optimizer", None)
         data["optimizers"] = [{"name": n} for n in select_optimizers]
+        lines.update({("optimizers", i, "name"): "--optimizers" for i in range(len(select_optimizers))})
     return validate(data, name=path.stem, source=str(path), lines=lines)
 
 
@@ -143,7 +145,10 @@ def _toy_problem(c: Checker, raw: dict) -> ProblemSpec:
     name = raw["objective"]
     if not isinstance(name, str):
         raise c.fail(p + ("objective",), f"expected a name such as bowl2d, got {show(name)}")
-    factory = load_plugin(name, "problem.objective") if ":" in name else None
+    try:
+        factory = load_plugin(name, "problem.objective") if ":" in name else None
+    except ConfigError as exc:
+        raise c.fail(p + ("objective",), without_key(exc)) from None
     if factory is None:
         c.choice(name, p + ("objective",), OBJECTIVES.names())
         factory = OBJECTIVES.get(name)
@@ -259,6 +264,7 @@ def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
             raise c.fail(path, f"expected a mapping with a name, e.g. {{name: adam, lr: 0.01}}, got {show(raw)}")
         name = c.choice(raw["name"], path + ("name",), OPTIMIZERS.names())
         factory = OPTIMIZERS.get(name)
+        c.mapping(raw, path, ("name", "label", *signature_defaults(factory)))
         hp_raw = {k: v for k, v in raw.items() if k not in ("name", "label")}
         hparams = c.params(hp_raw, factory, path, f"optimizer {name}")
         check_optimizer_hparams(c, name, hparams, path)

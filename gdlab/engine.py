@@ -240,23 +240,23 @@ def run_stack(
             interrupted = True
         final_loss, final_grad = problem.final_loss(params)
         final_metrics = problem.evaluate(params)
-    wall = time.perf_counter() - start
-    end_ok = alive & np.isfinite(final_loss)
-    final_loss = np.where(end_ok | (diverged_at < 0), final_loss, last["loss"])
-    np.fmin(best, np.where(np.isfinite(final_loss), final_loss, np.inf), out=best)
-    if "train_loss" in final_metrics:  # datasets: the best whole-data loss, not the best mini-batch loss
-        _track_best(best_eval, final_metrics, alive | (diverged_at < 0))
-        best = np.fmin(best_eval, np.where(np.isfinite(final_loss), final_loss, np.inf))
-    if sink is not None:
-        end_step = done
-        gnorm = row_norms(final_grad)
-        if end_step != last_logged:
-            sink.log(end_step, problem.epoch(end_step), {"loss": final_loss, "grad_norm": gnorm,
-                                                          "lr": _current_lr(groups, end_step + 1, n)}, alive)
-        if final_metrics and eval_every:
-            sink.log(end_step, problem.epoch(end_step), final_metrics, alive)
-        if path_every:
-            sink.path(end_step, params, alive)
+        wall = time.perf_counter() - start
+        end_ok = alive & np.isfinite(final_loss)
+        final_loss = np.where(end_ok | (diverged_at < 0), final_loss, last["loss"])
+        np.fmin(best, np.where(np.isfinite(final_loss), final_loss, np.inf), out=best)
+        if "train_loss" in final_metrics:  # datasets: the best whole-data loss, not the best mini-batch loss
+            _track_best(best_eval, final_metrics, alive | (diverged_at < 0))
+            best = np.fmin(best_eval, np.where(np.isfinite(final_loss), final_loss, np.inf))
+        if sink is not None:
+            end_step = done
+            gnorm = row_norms(final_grad)
+            if end_step != last_logged:
+                sink.log(end_step, problem.epoch(end_step), {"loss": final_loss, "grad_norm": gnorm,
+                                                              "lr": _current_lr(groups, end_step + 1, n)}, alive)
+            if final_metrics and eval_every:
+                sink.log(end_step, problem.epoch(end_step), final_metrics, alive)
+            if path_every:
+                sink.path(end_step, params, alive)
     if progress is not None and not interrupted:
         progress(done, total)
     status = ["diverged" if d >= 0 else ("interrupted" if interrupted else "completed") for d in diverged_at]

@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from .errors import ConfigError
-from .yamlio import KeyPath, format_path, parse_path
+from .yamlio import KeyPath, format_path, parse_path, parse_yaml
 
 MAX_MEMBERS = 10_000_000
 _RANGE = re.compile(r"^\s*(linspace|logspace)\s*\(([^)]*)\)\s*$")
@@ -63,8 +63,8 @@ def parse_values(text: str, flag: str) -> list:
         values = np.linspace(a, b, n) if kind == "linspace" else np.logspace(a, b, n)
         return [float(v) for v in values]
     try:
-        parsed = yaml.safe_load(f"[{text.strip().strip('[]')}]")
-    except yaml.YAMLError:
+        parsed = parse_yaml(f"[{text.strip().strip('[]')}]")[0]
+    except (yaml.YAMLError, RecursionError):
         parsed = None
     if not isinstance(parsed, list) or not parsed or any(v is None for v in parsed):
         raise ConfigError(f"{flag}: expected comma-separated values, linspace(a,b,n) or logspace(a,b,n); got {text!r}")

@@ -26,7 +26,10 @@ def load_dataset(spec: ProblemSpec, progress=None) -> Dataset:
     kwargs = dict(spec.params)
     if spec.name == "mnist":
         kwargs.update(split=spec.split, data_dir=spec.data_dir, progress=progress)
-    return factory(**kwargs)
+    try:
+        return factory(**kwargs)
+    except ConfigError as exc:  # the dataset names its own argument ("n: ..."): say where it is in the config
+        raise ConfigError(f"problem.params.{exc}") from None
 
 
 def build_model(spec: ProblemSpec, dataset: Dataset) -> Model:
@@ -47,11 +50,18 @@ class DataProblem:
         self.classify = dataset.task != "regression"
         seeds = [np.random.default_rng([cfg.seed, i]) for i in range(3)]
         self.init_rng, split_rng, self.batch_rng = seeds
-        train, val = (split_validation(dataset.n, spec.validation, split_rng) if spec.validation
-                      else (np.arange(dataset.n), np.arange(0)))
+        try:
+            train, val = (split_validation(dataset.n, spec.validation, split_rng) if spec.validation
+                          else (np.arange(dataset.n), np.arange(0)))
+        except ConfigError as exc:
+            raise ConfigError(f"problem.{exc}") from None
         if spec.validation and (len(val) == 0 or len(train) == 0):
             raise ConfigError(f"problem.validation: {spec.validation:g} of {dataset.n} rows leaves an empty "
                               f"{'validation' if len(val) == 0 else 'training'} set")
+        widths = {len(row) for row in cfg.predict}
+        if widths and widths != {dataset.n_features}:
+            raise ConfigError(f"predict: {list(cfg.predict[0])} has {widths.pop()} feature(s); {dataset.name} has "
+                              f"{dataset.n_features}, so each input needs {dataset.n_features} number(s)")
         self.X, self.y = self._rows(dataset, train)
         self.Xv, self.yv = self._rows(dataset, val)
         n = len(self.X)

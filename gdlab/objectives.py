@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -282,13 +283,20 @@ def make_objective(name: str, params: dict, key: str = "problem.objective") -> O
     return obj
 
 
+_PLUGIN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+
+
 def load_plugin(spec: str, key: str) -> Callable[..., Objective]:
     """Import "package.module:factory" (a user's objective)."""
     module_name, _, attr = spec.partition(":")
+    if not _PLUGIN.fullmatch(spec):
+        raise ConfigError(f"{key}: {spec!r} is not a plugin name; expected \"package.module:factory\" "
+                          f"(an importable module, a colon, a function returning an Objective)")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"{key}: cannot import plugin module {module_name!r} ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - a user's module may fail in any way while importing; say how
+        raise ConfigError(f"{key}: cannot import plugin module {module_name!r} "
+                          f"({type(exc).__name__}: {exc})") from None
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise ConfigError(f"{key}: module {module_name!r} has no callable {attr!r}")

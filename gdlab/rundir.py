@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .errors import GdlabError
+from .errors import ConfigError, GdlabError
 from .series import Series
 
 METRIC_COLUMNS = ("step", "epoch", "loss", "grad_norm", "lr")
@@ -33,6 +33,8 @@ MAX_PATH_ROWS = 100_000  # trajectories of longer runs are thinned to about this
 def create_run_dir(parent: str | Path, name: str) -> Path:
     """A new directory `<parent>/<name>-<YYYYmmdd-HHMMSS>-<id>`, created exclusively (never reused)."""
     parent = Path(parent)
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"--out {parent}: is a file; expected a folder to hold run directories")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

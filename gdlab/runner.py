@@ -100,7 +100,11 @@ def run_config(
     if plots:
         from .drawing import draw_outputs  # matplotlib only when figures are wanted
 
-        outcome.plot_error = draw_outputs(run_dir, member_dirs, mode)
+        try:
+            outcome.plot_error = draw_outputs(run_dir, member_dirs, mode)
+        except KeyboardInterrupt:  # Ctrl-C while drawing: the results are on disk, the figures can be redrawn
+            outcome.plot_error = f"plots not drawn (interrupted); draw them with: gdlab plot {run_dir}"
+            outcome.interrupted = True
     return outcome
 
 

@@ -27,6 +27,9 @@ def write_sweep_outputs(outcome, idx: np.ndarray, history, *, plots: bool = True
             draw_sweep_figures(outcome, idx, history)
         except Exception as exc:  # noqa: BLE001 - the numbers are on disk; report the figure problem
             outcome.plot_error = f"plots could not be drawn: {type(exc).__name__}: {exc}"
+        except KeyboardInterrupt:
+            outcome.plot_error = f"plots not drawn (interrupted); draw them with: gdlab plot {d}"
+            outcome.interrupted = True
 
 
 def _cell(x: float) -> str:

@@ -40,6 +40,40 @@ def parse_path(text: str) -> KeyPath:
     return tuple(parts)
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading numbers as YAML 1.2 does: `1e-3` is a float, as everyone writes learning rates
+    (YAML 1.1, PyYAML's default, wants a dot: `1.0e-3`, and reads `1e-3` as text)."""
+
+
+_FLOAT = "tag:yaml.org,2002:float"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _FLOAT]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """The document in `text` and its node tree; raises yaml.YAMLError or RecursionError (absurd nesting)."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     """The document in `path` and a map from key paths to 1-based line numbers."""
     try:
@@ -53,31 +87,47 @@ def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     if not text.strip() or all(ln.strip().startswith("#") or not ln.strip() for ln in text.splitlines()):
         raise ConfigError(f"{path}: the config file is empty (expected a mapping with at least `problem:`)")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: YAML syntax error: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML error: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: the YAML is nested too deeply to be a config") from None
     lines: dict[KeyPath, int] = {}
-    _collect_lines(node, (), lines)
+    try:
+        _collect_lines(node, (), lines, set())
+    except ConfigError as exc:
+        raise ConfigError(f"{path}, {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: the YAML is nested too deeply to be a config") from None
     return data, lines
 
 
-def _collect_lines(node: yaml.Node | None, path: KeyPath, lines: dict[KeyPath, int]) -> None:
+def _collect_lines(node: yaml.Node | None, path: KeyPath, lines: dict[KeyPath, int], ancestors: set[int]) -> None:
+    """Record the line of every key; reject duplicate keys and anchors that contain themselves."""
     if node is None:
         return
-    lines.setdefault(path, node.start_mark.line + 1)
+    line = node.start_mark.line + 1
+    if id(node) in ancestors:
+        raise ConfigError(f"line {line}: {format_path(path)} refers to itself through an anchor (&) and alias (*)")
+    lines.setdefault(path, line)
     if isinstance(node, yaml.MappingNode):
+        seen: dict = {}
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            _collect_lines(value_node, path + (key,), lines)
+            key_line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(f"line {key_line}: {format_path(path + (key,))} is given twice "
+                                  f"(first on line {seen[key]}); keep one")
+            seen[key] = key_line
+            lines[path + (key,)] = key_line
+            _collect_lines(value_node, path + (key,), lines, ancestors | {id(node)})
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _collect_lines(item, path + (i,), lines)
+            _collect_lines(item, path + (i,), lines, ancestors | {id(node)})
 
 
 def parse_assignment(text: str, flag: str = "--set") -> tuple[KeyPath, Any]:
@@ -86,8 +136,8 @@ def parse_assignment(text: str, flag: str = "--set") -> tuple[KeyPath, Any]:
     if not sep or not key.strip():
         raise ConfigError(f"{flag} {text!r}: expected KEY=VALUE, for example {flag} optimizer.lr=0.6")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
-    except yaml.YAMLError:
+        parsed = parse_yaml(value)[0] if value.strip() else None
+    except (yaml.YAMLError, RecursionError):
         parsed = value  # not YAML: keep the text, validation says whether text is acceptable there
     return parse_path(key), parsed
 
@@ -110,7 +160,9 @@ def apply_override(data: dict, path: KeyPath, value: Any, text: str) -> dict:
         if last:
             node[part] = value
         else:
-            if isinstance(node, dict) and not isinstance(node.get(part), (dict, list)):
+            if isinstance(node, dict) and isinstance(node.get(part), str):
+                node[part] = {"name": node[part]}  # `optimizer: adam` is short for `optimizer: {name: adam}`
+            elif isinstance(node, dict) and not isinstance(node.get(part), (dict, list)):
                 node[part] = {}
             node = node[part]
     return data
