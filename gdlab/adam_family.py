@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .optimizers import OPTIMIZERS, Optimizer, _decoupled, _ema, _hp, _l2, _lr_at, _ones, exact_map
+from .optimizers import OPTIMIZERS, Optimizer, _decoupled, _descend, _ema, _hp, _l2, _lr_at, _ones, exact_map
 
 
 class AdamState(NamedTuple):
@@ -48,12 +48,14 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
         dt = params.dtype
         b1, b2 = _hp(beta1, dt), _hp(beta2, dt)
         g = _l2(grads, params, weight_decay)
-        m, v = _ema(state.exp_avg, g, b1), _ema(state.exp_avg_sq, g * g, b2)
+        m, v = _ema(state.exp_avg, g, b1), _ema(state.exp_avg_sq, g * g, b2, x_is_scratch=True)
         b1t, b2t = state.beta1_pow * b1, state.beta2_pow * b2  # (R, 1) β^t
         vmax = np.maximum(state.max_exp_avg_sq, v) if amsgrad else state.max_exp_avg_sq
-        denom = np.sqrt(vmax if amsgrad else v) / np.sqrt(1 - b2t) + _hp(eps, dt)
-        step_size = _lr_at(lr, t, dt) / (1 - b1t)
-        return params - step_size * (m / denom), AdamState(m, v, vmax, b1t, b2t)
+        denom = np.sqrt(vmax if amsgrad else v)
+        denom /= np.sqrt(1 - b2t)
+        denom += _hp(eps, dt)
+        step = np.divide(m, denom, out=denom)
+        return _descend(params, _lr_at(lr, t, dt) / (1 - b1t), step), AdamState(m, v, vmax, b1t, b2t)
 
     return Optimizer(init, update)
 

@@ -32,7 +32,9 @@ def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str) -> str | Non
         land = landscape_of(member_dirs[0])
         name = run_name(run_dir)
         for d, s in zip(member_dirs, series):
-            draw_figures([s], land, d / "plots", title=f"{name}: {s.label}" if mode == "compare" else name)
+            # a member of a compare gets its loss curves; its validation and accuracy curves are in the overlays
+            draw_figures([s], land, d / "plots", title=f"{name}: {s.label}" if mode == "compare" else name,
+                         metric_figures=mode != "compare")
         if mode == "compare":
             draw_figures(series, land, run_dir / "plots", title=name, grid=True)
     except Exception as exc:  # noqa: BLE001 - the run's data is safe; say what went wrong with the figures
@@ -47,7 +49,8 @@ def _default_smoothing(series: list[Series]) -> int:
 
 
 def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *, title: str = "",
-                 grid: bool = False, kind: str = "all", smooth: int = 0) -> list[Path]:
+                 grid: bool = False, kind: str = "all", smooth: int = 0, metric_figures: bool = True) -> list[Path]:
+    """The loss figures (and, with metric_figures, validation and accuracy curves) and the trajectory figures."""
     from . import plots
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -62,7 +65,7 @@ def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *,
                                                  smooth=smooth or _default_smoothing(series)))
             else:
                 written.append(plots.loss_curves(series, out_dir / "loss.png", title=title, smooth=smooth))
-            for col in ("val_loss", "train_accuracy", "val_accuracy"):
+            for col in ("val_loss", "train_accuracy", "val_accuracy") if metric_figures else ():
                 if any(col in s.columns for s in series):
                     written.append(plots.loss_curves(series, out_dir / f"{col}.png", x="epoch", y=col, title=title))
         has_path = land is not None and any(s.path is not None for s in series)

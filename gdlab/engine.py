@@ -206,13 +206,15 @@ def run_stack(
                 loss, grad = problem.loss_and_grad(params, k)
                 gnorm = row_norms(grad)
                 lr = _current_lr(groups, k + 1, n)
-                bad = alive & ~np.isfinite(loss)  # a non-finite gradient shows in the parameters after the update
-                if bad.any():
-                    _freeze(bad, k, alive, diverged_at, blowup, last)
-                np.fmin(best, np.where(alive, loss, np.inf), out=best)
-                last["loss"] = np.where(alive, loss, last["loss"])
-                last["grad_norm"] = np.where(alive, gnorm, last["grad_norm"])
-                last["lr"] = np.where(alive, lr, last["lr"])
+                finite = np.isfinite(loss)  # a non-finite gradient shows in the parameters after the update
+                if not finite.all():
+                    bad = alive & ~finite
+                    if bad.any():
+                        _freeze(bad, k, alive, diverged_at, blowup, last)
+                everyone = alive.all()  # the usual case: no masking needed
+                np.fmin(best, loss if everyone else np.where(alive, loss, np.inf), out=best)
+                for key, value in (("loss", loss), ("grad_norm", gnorm), ("lr", lr)):
+                    last[key] = value if everyone else np.where(alive, value, last[key])
                 if eval_every and k % eval_every == 0:
                     metrics = problem.evaluate(params)
                     _track_best(best_eval, metrics, alive)
@@ -224,13 +226,18 @@ def run_stack(
                         last_logged = k
                     if path_every and k % path_every == 0:
                         sink.path(k, params, alive)
-                new = np.empty_like(params)
-                for g in groups:
-                    new[g.index], g.state = g.update(grad[g.index], g.state, params[g.index], k + 1)
-                ok = np.isfinite(new).all(axis=1)
-                bad = alive & ~ok
-                if bad.any():
-                    _freeze(bad, k + 1, alive, diverged_at, blowup, last)
+                if len(groups) == 1:  # a run or a one-optimizer sweep: the update's array is the new params
+                    g = groups[0]
+                    new, g.state = g.update(grad, g.state, params, k + 1)
+                else:
+                    new = np.empty_like(params)
+                    for g in groups:
+                        new[g.index], g.state = g.update(grad[g.index], g.state, params[g.index], k + 1)
+                ok = _finite_rows(new)
+                if not ok.all():
+                    bad = alive & ~ok
+                    if bad.any():
+                        _freeze(bad, k + 1, alive, diverged_at, blowup, last)
                 params = np.where(alive[:, None], new, params) if not alive.all() else new
                 steps_run += alive
                 done = k + 1
@@ -271,15 +278,28 @@ def _track_best(best: np.ndarray, metrics: dict[str, np.ndarray], alive: np.ndar
         np.fmin(best, np.where(alive & np.isfinite(v), v, np.inf), out=best)
 
 
+def _finite_rows(a: np.ndarray) -> np.ndarray:
+    """(R,) True where every entry of row r of `a` is finite."""
+    if a.shape[1] >= WIDE:  # one sum per row: a nan or inf anywhere makes it non-finite (an overflowing sum of
+        return np.isfinite(a.sum(axis=1))  # huge finite values too, which is a divergence by any measure)
+    return np.isfinite(a).all(axis=1)
+
+
 def row_norms(g: np.ndarray) -> np.ndarray:
     """Euclidean norm of each row of g (R, P), without overflow in the sum of squares for huge finite rows."""
-    norms = np.sqrt(np.einsum("rp,rp->r", g, g))
+    if g.shape[1] >= WIDE:  # a BLAS dot product per row; einsum is 3x slower on long rows, faster on short ones
+        norms = np.sqrt(np.matmul(g[:, None, :], g[:, :, None])[:, 0, 0])
+    else:
+        norms = np.sqrt(np.einsum("rp,rp->r", g, g))
     big = ~np.isfinite(norms)
     if big.any():  # rare: rescale only the rows whose squares overflowed
         rows = g[big]
         scale = np.abs(rows).max(axis=1, keepdims=True)
         norms[big] = scale[:, 0] * np.sqrt(np.einsum("rp,rp->r", rows / scale, rows / scale))
     return norms
+
+
+WIDE = 64  # parameters per member from which row-wise reductions go through BLAS
 
 
 def _current_lr(groups: list[_Group], t: int, n: int) -> np.ndarray:

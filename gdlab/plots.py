@@ -71,12 +71,16 @@ def _legend(fig: Figure, ax, *, inside: bool, below: bool = False) -> None:
                    frameon=False)
 
 
-def _save(fig: Figure, out) -> Path:
+def _save(fig: Figure, out, *, tight: bool = True) -> Path:
+    """Write `fig` as a PNG. tight: crop to the drawn box (fixed-aspect axes leave bands of empty figure, and
+    constrained layout can push a label past the edge of a figure with an equal-aspect axes and an outside
+    legend); it costs a second rendering, which figures laid out by constrained layout alone do without."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # a tight box: fixed-aspect axes leave bands of empty figure, and constrained layout can push a label past
-    # the edge of a figure with an equal-aspect axes and an outside legend
-    fig.savefig(out, dpi=DPI, bbox_inches="tight", pad_inches=0.08)
+    if tight:
+        fig.savefig(out, dpi=DPI, bbox_inches="tight", pad_inches=0.08)
+    else:
+        fig.savefig(out, dpi=DPI)
     fig.clear()  # no pyplot registry to close from; drop the artists now rather than at garbage collection
     return out
 
@@ -184,7 +188,7 @@ def loss_curves(series: list[Series], out, *, x: str = "step", y: str = "loss", 
     if title:
         ax.set_title(title)
     _legend(fig, ax, inside=True)
-    return _save(fig, out)
+    return _save(fig, out, tight=False)
 
 
 def _noisy(ys: np.ndarray) -> bool:
