@@ -152,7 +152,9 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False) 
                 buf = mu * buf
                 buf += g if _off(dampening) else (1 - _hp(dampening, dt)) * g
             direction = g + mu * buf if nesterov else buf
-            g = np.where(mu == 0, g, direction) if np.any(mu == 0) else direction
+            # a member with μ = 0 takes a plain step g, as alone; without dampening μ·b + g is g already, exactly
+            plain = np.any(mu == 0) and not _off(dampening)
+            g = np.where(mu == 0, g, direction) if plain else direction
         return params - _lr_at(lr, t, dt) * g, SgdState(buf)
 
     return Optimizer(init, update)

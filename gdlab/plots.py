@@ -19,7 +19,7 @@ if "matplotlib.pyplot" not in sys.modules:
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from .errors import GdlabError
 from .series import Landscape, Series
@@ -169,15 +169,18 @@ def loss_curves(series: list[Series], out, *, x: str = "step", y: str = "loss", 
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
     ax.set_yscale("log" if log else "linear")
+    if log and ylim[1] / ylim[0] > 100:  # decades are labelled; unlabelled minor ticks are cheaper to lay out
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(*ylim)  # fixed before plotting: autoscaling over values near 1e308 overflows
     ax.set_autoscaley_on(False)
     width = 1.0 if any(_noisy(ys) for ys in shown) else 1.8  # thick noisy lines merge into a band
     for i, (s, (xs, raw, sparse), ys) in enumerate(zip(series, curves, shown)):
         if smooth > 1:  # the raw curve stays visible, faint, so smoothing hides nothing
-            ax.plot(xs, _tame(raw, ylim, log), color=colour(i), alpha=0.25, linewidth=0.8, zorder=2)
+            ax.plot(xs, _tame(raw, ylim, log), color=colour(i), alpha=0.25, linewidth=0.8, zorder=2,
+                    in_layout=False)
         dots = dict(marker="o", markersize=3.5) if sparse and len(ys) <= 60 else {}  # show where evaluations are
         ax.plot(xs, _tame(ys, ylim, log), color=colour(i), linewidth=width, label=member_label(s), zorder=3,
-                **dots)
+                in_layout=False, **dots)  # clipped to the axes: the layout need not measure thousands of points
         if s.status == "diverged":
             _mark_end(ax, xs, ys, colour(i), ylim)
     if x == "step":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -32,23 +31,23 @@ def write_sweep_outputs(outcome, idx: np.ndarray, history, *, plots: bool = True
             outcome.interrupted = True
 
 
-def _cell(x: float) -> str:
-    return "" if math.isnan(x) else repr(float(x))
+def _cells(values: np.ndarray) -> list[str]:
+    """Floats as their shortest round-trip text (repr), nan as an empty cell."""
+    return ["" if x != x else repr(x) for x in np.asarray(values, dtype=np.float64).tolist()]
 
 
 def write_summary_csv(path: Path, o) -> None:
-    """One row per member in grid order, with a column per swept key."""
-    header = ["member"] + [a.short for a in o.axes] + ["status", "steps_run", "final_loss", "best_loss", "diverged_at"]
-    idx_values = [[_text(v) for v in a.values] for a in o.axes]
+    """One row per member in grid order, with a column per swept key (built column by column: 100,000 rows)."""
     from .grid import member_indices
 
+    header = ["member"] + [a.short for a in o.axes] + ["status", "steps_run", "final_loss", "best_loss", "diverged_at"]
     idx = member_indices(o.axes)
-    lines = [",".join(header)]
-    for i, label in enumerate(o.labels):
-        swept = [idx_values[j][idx[j, i]] for j in range(len(o.axes))]
-        d = o.diverged_at[i]
-        lines.append(",".join([_quote(label), *swept, o.status[i], str(o.steps_run[i]), _cell(o.final_loss[i]),
-                               _cell(o.best_loss[i]), "" if d < 0 else str(d)]))
+    swept = [[texts[i] for i in idx[j].tolist()] for j, texts in enumerate([_text(v) for v in a.values]
+                                                                            for a in o.axes)]
+    columns = [[_quote(label) for label in o.labels], *swept, list(o.status), list(map(str, o.steps_run.tolist())),
+               _cells(o.final_loss), _cells(o.best_loss),
+               ["" if d < 0 else str(d) for d in np.asarray(o.diverged_at).tolist()]]
+    lines = [",".join(header), *map(",".join, zip(*columns))]
     write_atomic(path, "\n".join(lines) + "\n")
 
 
@@ -79,7 +78,8 @@ def draw_sweep_figures(o, idx: np.ndarray, history) -> list[Path]:
         a = o.axes[j]
         values = np.asarray(a.values, dtype=float)[idx[j]]
         written.append(sweep_plots.sweep_curve(values, o.final_loss, diverged, a.short,
-                                               out / f"final_loss_{_file_key(a.short)}.png", title=title))
+                                               out / f"final_loss_{_file_key(a.short)}.png", title=title,
+                                               rising_tail=False))  # `diverged` holds the blow-ups already
     if len(numeric) >= 2:
         jx, jy = numeric[:2]
         xs, ys = np.asarray(o.axes[jx].values, float), np.asarray(o.axes[jy].values, float)

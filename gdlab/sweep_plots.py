@@ -99,8 +99,13 @@ def best_per_value(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndar
     return vs[starts], np.where(np.isfinite(best), best, np.nan), lost, order[starts]
 
 
-def _edge_index(best: np.ndarray, lost: np.ndarray) -> int | None:
-    """Index of the first value of the diverging tail of a per-value best curve (see `divergence_edge`)."""
+def _edge_index(best: np.ndarray, lost: np.ndarray, rising_tail: bool = True) -> int | None:
+    """Index of the first value of the diverging tail of a per-value best curve (see `divergence_edge`).
+
+    rising_tail=False: only flagged values count (the flags already mark every member that ended worse than it
+    started); a tail of finite losses that merely rises, such as momentum near 1 that has not settled yet, is not
+    a divergence then.
+    """
     bad = lost | ~np.isfinite(best)
     if not bad.size:
         return None
@@ -115,7 +120,7 @@ def _edge_index(best: np.ndarray, lost: np.ndarray) -> int | None:
         return calm[-1] + 1 if calm.size else 0
 
     k = tail(BLOWUP)
-    if k >= best.size:
+    if k >= best.size or (not rising_tail and not bad[k:].any()):
         return None
     if bad[k:].any():  # flagged values say where it diverges; only astronomical losses extend them downwards
         k = tail(ASTRONOMICAL)
@@ -181,7 +186,7 @@ def _x_limits(u: np.ndarray, log: bool) -> tuple[float, float]:
 # ----------------------------------------------------------------------------------- final loss vs a value
 
 def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray, key: str, out, *,
-                others: np.ndarray | None = None, title: str = "") -> Path:
+                others: np.ndarray | None = None, title: str = "", rising_tail: bool = True) -> Path:
     """Final loss against one swept value, with the diverged members and the divergence edge marked.
 
     values, final_loss, diverged: (R,) per member (final_loss may hold nan/inf: read as diverged). When members
@@ -197,7 +202,7 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
     ok = ~div & np.isfinite(v)
     shared = u.size < np.isfinite(v).sum()
     groups = _groups(others, v.size)
-    k = _edge_index(best, lost)
+    k = _edge_index(best, lost, rising_tail)
     edge = None if k is None else float(u[k])
 
     logx, logy = log_axis(u), _wants_log([loss[ok]], "loss")
@@ -252,8 +257,10 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
     ax.grid(True, which="major", alpha=0.3)
     if title:
         ax.set_title(title)
-    _legend(fig, ax, inside=True)
-    return _save(fig, out)
+    # below the axes: a cloud of members leaves no free corner, and matplotlib's search for the emptiest corner
+    # ("best") counts every point of it (half a second with 100,000 members)
+    _legend(fig, ax, inside=shared is False and v.size <= 1000, below=True)
+    return _save(fig, out, tight=False)
 
 
 def _spread(ax, xs: np.ndarray, slots: int = 50) -> np.ndarray:
@@ -386,4 +393,4 @@ def sweep_heatmap(x_values: np.ndarray, y_values: np.ndarray, final_loss: np.nda
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=9,
                    frameon=False)
-    return _save(fig, out)
+    return _save(fig, out, tight=False)
