@@ -77,9 +77,11 @@ def compare(config: Path = ConfigArg,
 def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None, quiet: bool, mode: str,
              select: list[str] | None = None) -> None:
     from . import report
+    from .allocator import keep_freed_memory
     from .config import load_config
     from .runner import run_config
 
+    keep_freed_memory()
     with error_boundary():
         cfg = load_config(config, overrides, select_optimizers=select)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
@@ -106,8 +108,10 @@ def sweep(config: Path = ConfigArg,
           set_: List[str] = SetOpt, out_dir: Path = OutOpt, quiet: bool = QuietOpt) -> None:
     """Run a grid of hyperparameters as one vectorized stack."""
     from . import report
+    from .allocator import keep_freed_memory
     from .sweep import run_sweep
 
+    keep_freed_memory()
     with error_boundary():
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
             outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps)

@@ -122,14 +122,18 @@ def _per_member(values: list) -> Any:
     return np.asarray(values, dtype=float)
 
 
-def _column(value: Any, size: int, dtype) -> Any:
-    """A hyperparameter as an (G, 1) column of the parameters' dtype; tuples as tuples of columns."""
+def _column(value: Any, size: int, dtype, width: int = 1) -> Any:
+    """A hyperparameter as a (G, width) block of the parameters' dtype; tuples as tuples of blocks.
+
+    width 1 broadcasts along long parameter rows; for a few parameters per member the block is as wide as the
+    row, because NumPy multiplies an (R, 2) array by an (R, 1) column five times slower than by an (R, 2) one.
+    """
     if isinstance(value, tuple):
-        return tuple(_column(v, size, dtype) for v in value)
+        return tuple(_column(v, size, dtype, width) for v in value)
     if isinstance(value, (bool, str)) or value is None:
         return value
-    # the same column whether the value is shared or per member: a member's arithmetic does not depend on it
-    return np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1, 1), (size, 1)).copy()
+    # the same block whether the value is shared or per member: a member's arithmetic does not depend on it
+    return np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1, 1), (size, width)).copy()
 
 
 def _as_index(idx: np.ndarray) -> Any:
@@ -143,7 +147,8 @@ def build_groups(specs: list[GroupSpec], params: np.ndarray, schedule: Callable,
     for spec in specs:
         size = len(spec.index)
         index = _as_index(np.asarray(spec.index))
-        hp = {k: _column(v, size, params.dtype) for k, v in spec.hparams.items()}
+        width = params.shape[1] if params.shape[1] <= NARROW else 1
+        hp = {k: _column(v, size, params.dtype, width) for k, v in spec.hparams.items()}
         base_lr = hp.pop("lr")
         base_lr64 = _column(spec.hparams["lr"], size, np.float64)
 
@@ -181,6 +186,9 @@ def run_stack(
     members: Member records (a compare), or GroupSpecs whose indices cover 0..R-1 (a sweep).
 
     path_every: record the parameters every that many steps (0: never); the start and the end always.
+
+    A member whose loss or parameters turn non-finite is frozen: its parameters at that moment are set aside and
+    its row of the stack computes on, unread (masking every array at every step would cost more than the row).
     """
     schedule = schedule or make_schedule("constant", {})
     total = problem.total_steps(steps, epochs)
@@ -188,33 +196,34 @@ def run_stack(
     n = sum(len(g.index) for g in specs)
     params = np.ascontiguousarray(problem.initial_params(n), dtype=dtype)  # (R, P)
     groups = build_groups(specs, params, schedule, total)
-    alive = np.ones(n, dtype=bool)
-    diverged_at = np.full(n, -1, dtype=np.int64)
-    steps_run = np.zeros(n, dtype=np.int64)
+    fates = _Fates.start(params)
+    alive = fates.alive
+    want = getattr(sink, "step_columns", STEP_COLUMNS)  # what the sink keeps of every logged step
+
+    def step_values(loss: np.ndarray, grad: np.ndarray, t: int) -> dict[str, np.ndarray]:
+        values = {"loss": loss}
+        if "grad_norm" in want:
+            values["grad_norm"] = row_norms(grad)
+        if "lr" in want:
+            values["lr"] = _current_lr(groups, t, n)
+        return values
+
     best = np.full(n, np.inf)  # lowest loss seen at the steps (toys) ...
     best_eval = np.full(n, np.inf)  # ... or on the whole training data (datasets: "train_loss")
-    last = {"loss": np.full(n, np.nan), "grad_norm": np.full(n, np.nan), "lr": np.full(n, np.nan)}
-    blowup = {k: np.full(n, np.nan) for k in ("last_finite_loss", "grad_norm", "lr")}
     progress_every = max(1, total // 200)
     interrupted = False
     done = 0  # updates completed: the step the parameters are at
     last_logged = -1
+    previous = None  # (loss, grad, t) of the last step: a member failing now was finite then
     start = time.perf_counter()
     with np.errstate(all="ignore"):  # overflow in a diverging member is a result, not a warning
         try:
             for k in range(total):
                 loss, grad = problem.loss_and_grad(params, k)
-                gnorm = row_norms(grad)
-                lr = _current_lr(groups, k + 1, n)
                 finite = np.isfinite(loss)  # a non-finite gradient shows in the parameters after the update
                 if not finite.all():
-                    bad = alive & ~finite
-                    if bad.any():
-                        _freeze(bad, k, alive, diverged_at, blowup, last)
-                everyone = alive.all()  # the usual case: no masking needed
-                np.fmin(best, loss if everyone else np.where(alive, loss, np.inf), out=best)
-                for key, value in (("loss", loss), ("grad_norm", gnorm), ("lr", lr)):
-                    last[key] = value if everyone else np.where(alive, value, last[key])
+                    fates.freeze(alive & ~finite, k, k, params, previous, groups)
+                np.fmin(best, loss if alive.all() else np.where(alive, loss, np.inf), out=best)
                 if eval_every and k % eval_every == 0:
                     metrics = problem.evaluate(params)
                     _track_best(best_eval, metrics, alive)
@@ -222,7 +231,7 @@ def run_stack(
                         sink.log(k, problem.epoch(k), metrics, alive)
                 if sink is not None:
                     if k % log_every == 0:
-                        sink.log(k, problem.epoch(k), {"loss": loss, "grad_norm": gnorm, "lr": lr}, alive)
+                        sink.log(k, problem.epoch(k), step_values(loss, grad, k + 1), alive)
                         last_logged = k
                     if path_every and k % path_every == 0:
                         sink.path(k, params, alive)
@@ -235,31 +244,29 @@ def run_stack(
                         new[g.index], g.state = g.update(grad[g.index], g.state, params[g.index], k + 1)
                 ok = _finite_rows(new)
                 if not ok.all():
-                    bad = alive & ~ok
-                    if bad.any():
-                        _freeze(bad, k + 1, alive, diverged_at, blowup, last)
-                params = np.where(alive[:, None], new, params) if not alive.all() else new
-                steps_run += alive
+                    fates.freeze(alive & ~ok, k + 1, k, params, (loss, grad, k + 1), groups)
+                previous = (loss, grad, k + 1)
+                params = new
                 done = k + 1
                 if progress is not None and (k + 1) % progress_every == 0:
                     progress(done, total)
         except KeyboardInterrupt:
             interrupted = True
+        params = fates.restore(params)
         final_loss, final_grad = problem.final_loss(params)
         final_metrics = problem.evaluate(params)
         wall = time.perf_counter() - start
+        diverged_at = fates.diverged_at
         end_ok = alive & np.isfinite(final_loss)
-        final_loss = np.where(end_ok | (diverged_at < 0), final_loss, last["loss"])
+        final_loss = np.where(end_ok | (diverged_at < 0), final_loss, fates.blowup["last_finite_loss"])
         np.fmin(best, np.where(np.isfinite(final_loss), final_loss, np.inf), out=best)
         if "train_loss" in final_metrics:  # datasets: the best whole-data loss, not the best mini-batch loss
             _track_best(best_eval, final_metrics, alive | (diverged_at < 0))
             best = np.fmin(best_eval, np.where(np.isfinite(final_loss), final_loss, np.inf))
         if sink is not None:
             end_step = done
-            gnorm = row_norms(final_grad)
             if end_step != last_logged:
-                sink.log(end_step, problem.epoch(end_step), {"loss": final_loss, "grad_norm": gnorm,
-                                                              "lr": _current_lr(groups, end_step + 1, n)}, alive)
+                sink.log(end_step, problem.epoch(end_step), step_values(final_loss, final_grad, end_step + 1), alive)
             if final_metrics and eval_every:
                 sink.log(end_step, problem.epoch(end_step), final_metrics, alive)
             if path_every:
@@ -267,9 +274,53 @@ def run_stack(
     if progress is not None and not interrupted:
         progress(done, total)
     status = ["diverged" if d >= 0 else ("interrupted" if interrupted else "completed") for d in diverged_at]
+    steps_run = np.where(diverged_at >= 0, fates.stopped_at, done)
     best = np.where(np.isfinite(best), best, np.nan)
-    return StackResult(status, steps_run, diverged_at, final_loss, best, params, final_metrics, blowup, wall, total,
-                       interrupted)
+    return StackResult(status, steps_run, diverged_at, final_loss, best, params, final_metrics, fates.blowup, wall,
+                       total, interrupted)
+
+
+STEP_COLUMNS = ("loss", "grad_norm", "lr")  # logged at every log_every-th step unless the sink wants fewer
+
+
+@dataclass
+class _Fates:
+    """Which members still run, and for the frozen ones: when they stopped, their parameters then, and why."""
+
+    alive: np.ndarray  # (R,) bool
+    diverged_at: np.ndarray  # (R,) step, -1 while running
+    stopped_at: np.ndarray  # (R,) updates applied before the member froze
+    held: np.ndarray  # (R, P) the parameters each frozen member keeps
+    blowup: dict[str, np.ndarray]  # last finite loss, gradient norm and lr where a member diverged (nan otherwise)
+
+    @classmethod
+    def start(cls, params: np.ndarray) -> "_Fates":
+        n = params.shape[0]
+        return cls(np.ones(n, dtype=bool), np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64),
+                   np.empty_like(params), {k: np.full(n, np.nan) for k in ("last_finite_loss", "grad_norm", "lr")})
+
+    def freeze(self, bad: np.ndarray, step: int, updates: int, params: np.ndarray, last: tuple | None,
+               groups: list[_Group]) -> None:
+        """Mark `bad` members diverged at `step` with `params`; last: (loss, grad, t) of their last finite step."""
+        if not bad.any():
+            return
+        self.diverged_at[bad] = step
+        self.stopped_at[bad] = updates
+        self.alive &= ~bad
+        self.held[bad] = params[bad]
+        if last is not None:
+            loss, grad, t = last
+            self.blowup["last_finite_loss"][bad] = loss[bad]
+            self.blowup["grad_norm"][bad] = row_norms(grad[bad])
+            self.blowup["lr"][bad] = _current_lr(groups, t, len(bad))[bad]
+
+    def restore(self, params: np.ndarray) -> np.ndarray:
+        """`params` with the frozen members' rows put back to what they froze with."""
+        frozen = ~self.alive
+        if frozen.any():
+            params = params.copy()
+            params[frozen] = self.held[frozen]
+        return params
 
 
 def _track_best(best: np.ndarray, metrics: dict[str, np.ndarray], alive: np.ndarray) -> None:
@@ -278,8 +329,17 @@ def _track_best(best: np.ndarray, metrics: dict[str, np.ndarray], alive: np.ndar
         np.fmin(best, np.where(alive & np.isfinite(v), v, np.inf), out=best)
 
 
+WIDE = 64  # parameters per member from which row-wise reductions go through BLAS
+NARROW = 8  # ... and up to which they go column by column (NumPy reduces a short last axis slowly)
+
+
 def _finite_rows(a: np.ndarray) -> np.ndarray:
     """(R,) True where every entry of row r of `a` is finite."""
+    if a.shape[1] <= NARROW:
+        ok = np.isfinite(a[:, 0])
+        for j in range(1, a.shape[1]):
+            ok &= np.isfinite(a[:, j])
+        return ok
     if a.shape[1] >= WIDE:  # one sum per row: a nan or inf anywhere makes it non-finite (an overflowing sum of
         return np.isfinite(a.sum(axis=1))  # huge finite values too, which is a divergence by any measure)
     return np.isfinite(a).all(axis=1)
@@ -287,7 +347,12 @@ def _finite_rows(a: np.ndarray) -> np.ndarray:
 
 def row_norms(g: np.ndarray) -> np.ndarray:
     """Euclidean norm of each row of g (R, P), without overflow in the sum of squares for huge finite rows."""
-    if g.shape[1] >= WIDE:  # a BLAS dot product per row; einsum is 3x slower on long rows, faster on short ones
+    if g.shape[1] <= NARROW:
+        squares = g[:, 0] * g[:, 0]
+        for j in range(1, g.shape[1]):
+            squares += g[:, j] * g[:, j]
+        norms = np.sqrt(squares)
+    elif g.shape[1] >= WIDE:  # a BLAS dot product per row; einsum is 3x slower on long rows, faster on short ones
         norms = np.sqrt(np.matmul(g[:, None, :], g[:, :, None])[:, 0, 0])
     else:
         norms = np.sqrt(np.einsum("rp,rp->r", g, g))
@@ -299,25 +364,12 @@ def row_norms(g: np.ndarray) -> np.ndarray:
     return norms
 
 
-WIDE = 64  # parameters per member from which row-wise reductions go through BLAS
-
-
 def _current_lr(groups: list[_Group], t: int, n: int) -> np.ndarray:
     """The learning rate each member uses at update t (after the schedule), shape (R,)."""
     lr = np.empty(n)
     for g in groups:
         lr[g.index] = np.broadcast_to(g.lr_logged(t), (g.size, 1))[:, 0]
     return lr
-
-
-def _freeze(bad: np.ndarray, step: int, alive: np.ndarray, diverged_at: np.ndarray,
-            blowup: dict[str, np.ndarray], last: dict[str, np.ndarray]) -> None:
-    """Mark `bad` members diverged at `step`, keeping what a user needs to understand why."""
-    diverged_at[bad] = step
-    alive &= ~bad
-    blowup["last_finite_loss"][bad] = last["loss"][bad]
-    blowup["grad_norm"][bad] = last["grad_norm"][bad]
-    blowup["lr"][bad] = last["lr"][bad]
 
 
 class MemorySink:

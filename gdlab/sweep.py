@@ -149,13 +149,18 @@ def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] 
 class _Slice:
     """The engine's sink for one stack, writing into the columns of its members in the sweep-wide history."""
 
+    step_columns = ("loss",)  # the engine need not compute gradient norms and learning rates for a sweep
+
     def __init__(self, history: History, members: np.ndarray):
-        self.history, self.members = history, members
+        self.history = history
+        contiguous = members.size and np.array_equal(members, np.arange(members[0], members[0] + members.size))
+        self.members = slice(int(members[0]), int(members[0]) + members.size) if contiguous else members
 
     def log(self, step, epoch, values, rows):
         if "loss" in values and step in self.history.row:
+            loss = values["loss"] if rows.all() else np.where(rows, values["loss"], np.nan)
             with np.errstate(over="ignore"):  # a loss beyond float32's range is kept as inf
-                self.history.loss[self.history.row[step], self.members] = np.where(rows, values["loss"], np.nan)
+                self.history.loss[self.history.row[step], self.members] = loss
 
     def path(self, step, params, rows):  # sweeps keep no trajectories
         pass

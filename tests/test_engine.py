@@ -77,6 +77,9 @@ def test_divergence_freezes_only_the_diverging_member():
     assert result.blowup["last_finite_loss"][1] == losses[-1]
     assert result.blowup["lr"][1] == 0.6 and np.isnan(result.blowup["lr"][0])
     assert result.final_loss[0] < 1e-30  # the other member went on to the end
+    # the frozen member keeps the parameters it had after its last update, bit for bit
+    alone, _ = run(lambda: toy("bowl2d", (-5.0, -2.0)), members[1:], steps=int(result.steps_run[1]))
+    assert np.array_equal(result.final_params[1], alone.final_params[0])
 
 
 def test_interrupt_stops_cleanly_with_the_steps_run():
