@@ -51,7 +51,7 @@ def _default_smoothing(series: list[Series]) -> int:
 def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *, title: str = "",
                  grid: bool = False, kind: str = "all", smooth: int = 0, metric_figures: bool = True) -> list[Path]:
     """The loss figures (and, with metric_figures, validation and accuracy curves) and the trajectory figures."""
-    from . import plots
+    from . import path_plots, plots
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -70,7 +70,7 @@ def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *,
                     written.append(plots.loss_curves(series, out_dir / f"{col}.png", x="epoch", y=col, title=title))
         has_path = land is not None and any(s.path is not None for s in series)
         if kind in ("all", "trajectory") and has_path:
-            written.append(plots.trajectories(series, land, out_dir / "trajectory.png", title=title))
+            written.append(path_plots.trajectories(series, land, out_dir / "trajectory.png", title=title))
             if grid and len(series) > 1:
-                written.append(plots.small_multiples(series, land, out_dir / "trajectories_grid.png", title=title))
+                written.append(path_plots.small_multiples(series, land, out_dir / "trajectories_grid.png", title=title))
     return written

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from gdlab import plots
+from gdlab import path_plots, plots
 from gdlab.errors import GdlabError
 from gdlab.series import Landscape, Series
 
@@ -108,7 +108,7 @@ def within(lim, window, factor) -> bool:
 def test_landscape_plots_write_png_within_bounded_axes(kind, problem, bowl_members, parabola_members, drawn,
                                                        tmp_path):
     landscape, members = (BOWL, bowl_members) if problem == "bowl" else (PARABOLA, parabola_members)
-    out = getattr(plots, kind)(members, landscape, tmp_path / "sub" / f"{kind}.png", title="t")
+    out = getattr(path_plots, kind)(members, landscape, tmp_path / "sub" / f"{kind}.png", title="t")
     assert out == tmp_path / "sub" / f"{kind}.png"
     assert_png(out)
     (fig,) = drawn
@@ -159,8 +159,8 @@ def test_loss_curves_columns_and_linear_accuracy(drawn, tmp_path):
 
 def test_member_keeps_its_colour_in_every_plot(bowl_members, drawn, tmp_path):
     plots.loss_curves(bowl_members, tmp_path / "loss.png")
-    plots.trajectories(bowl_members, BOWL, tmp_path / "traj.png")
-    plots.small_multiples(bowl_members, BOWL, tmp_path / "grid.png")
+    path_plots.trajectories(bowl_members, BOWL, tmp_path / "traj.png")
+    path_plots.small_multiples(bowl_members, BOWL, tmp_path / "grid.png")
     expected = [plots.colour(i) for i in range(len(bowl_members))]
     assert drawn[0]["axes"][0]["colours"] == expected
     assert drawn[1]["axes"][0]["colours"][: len(expected)] == expected  # then start and minimum markers
@@ -172,18 +172,18 @@ def test_member_keeps_its_colour_in_every_plot(bowl_members, drawn, tmp_path):
 def test_view_window_takes_in_near_points_and_caps_far_ones(bowl_members):
     base = np.array(BOWL.window)
     width = base[:, 1] - base[:, 0]
-    view = plots.view_window(bowl_members, BOWL, margin=0.0)
+    view = path_plots.view_window(bowl_members, BOWL, margin=0.0)
     assert np.all(view[:, 0] <= base[:, 0]) and np.all(view[:, 1] >= base[:, 1])
     assert np.all(view[:, 0] >= base[:, 0] - plots.REACH * width)
     assert np.all(view[:, 1] <= base[:, 1] + plots.REACH * width)
     assert view[1, 0] < -3.5  # gd lr 0.6 visits x2 ≈ -3.9, within reach: the view takes it in
-    assert np.allclose(plots.view_window([], BOWL, margin=0.0), base)
+    assert np.allclose(path_plots.view_window([], BOWL, margin=0.0), base)
 
 
 def test_contour_levels_are_geometric_above_the_minimum():
     xx, yy = np.meshgrid(np.linspace(-2, 2, 200), np.linspace(-1, 3, 200))
     z = (1 - xx) ** 2 + 100 * (yy - xx**2) ** 2
-    levels = plots.contour_levels(z, 0.0)
+    levels = path_plots.contour_levels(z, 0.0)
     assert np.all(np.diff(levels) > 0) and levels[0] > 0
     assert np.allclose(np.diff(np.log(levels)), np.log(levels[1] / levels[0]))  # equal ratios
     assert levels[-1] / levels[0] >= 100  # both the valley floor and the walls get lines
