@@ -64,6 +64,16 @@ _Loader.add_implicit_resolver(
 )
 
 
+# PyYAML's words for the mistakes people make most, and what they mean in a config
+_HINTS = {
+    "expected <block end>": "\n  check the indentation: the keys of one mapping start in the same column",
+    "mapping values are not allowed": "\n  a `key:` where a value was expected: is a colon missing on the line above, "
+                                      "or does a value hold a colon (quote it)?",
+    "found character '\\t'": "\n  YAML indents with spaces, not tabs",
+    "could not find expected ':'": "\n  a key needs a colon and a space after it (`lr: 0.1`)",
+}
+
+
 def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
     """The document in `text` and its node tree; raises yaml.YAMLError or RecursionError (absurd nesting)."""
     loader = _Loader(text)
@@ -91,7 +101,9 @@ def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: YAML syntax error: {exc.problem or exc}") from None
+        problem = exc.problem or str(exc)
+        hint = next((h for key, h in _HINTS.items() if key in problem), "")
+        raise ConfigError(f"{path}{where}: YAML syntax error: {problem}{hint}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML error: {exc}") from None
     except RecursionError:
