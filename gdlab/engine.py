@@ -304,10 +304,10 @@ class _Fates:
         """Mark `bad` members diverged at `step` with `params`; last: (loss, grad, t) of their last finite step."""
         if not bad.any():
             return
+        self.held[bad] = params[bad]  # first: a Ctrl-C between these lines must not restore unset rows
         self.diverged_at[bad] = step
         self.stopped_at[bad] = updates
         self.alive &= ~bad
-        self.held[bad] = params[bad]
         if last is not None:
             loss, grad, t = last
             self.blowup["last_finite_loss"][bad] = loss[bad]
