@@ -74,7 +74,7 @@ def _lr_at(lr: Any, t: int, dtype: np.dtype) -> np.ndarray:
 
 def _off(x: Any) -> bool:
     """True for 0 or an all-zero column: the option is off for every member and is skipped, as PyTorch skips it."""
-    return not np.any(x)
+    return not x.any() if isinstance(x, np.ndarray) else not np.any(x)  # the method: this runs every step
 
 
 def _ones(params: np.ndarray, width: int = 1) -> np.ndarray:
@@ -136,6 +136,8 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False) 
     Reference: Sutskever et al., "On the importance of initialization and momentum in deep learning", ICML 2013.
     """
     momentum_on = not _off(momentum)
+    # a member with μ = 0 takes a plain step g, as alone; without dampening μ·b + g is g already, exactly
+    plain = bool(np.any(np.asarray(momentum) == 0)) and not _off(dampening)
 
     def init(params):
         return SgdState(np.zeros_like(params) if momentum_on else _ones(params, 0))
@@ -152,8 +154,6 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False) 
                 buf = mu * buf
                 buf += g if _off(dampening) else (1 - _hp(dampening, dt)) * g
             direction = g + mu * buf if nesterov else buf
-            # a member with μ = 0 takes a plain step g, as alone; without dampening μ·b + g is g already, exactly
-            plain = np.any(mu == 0) and not _off(dampening)
             g = np.where(mu == 0, g, direction) if plain else direction
         return params - _lr_at(lr, t, dt) * g, SgdState(buf)
 
