@@ -136,7 +136,8 @@ def _column(value: Any, size: int, dtype, width: int = 1) -> Any:
     return np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1, 1), (size, width)).copy()
 
 
-def _as_index(idx: np.ndarray) -> Any:
+def as_index(idx: np.ndarray) -> Any:
+    """Member indices as a slice when they are contiguous (views and cheap assignment), else as they are."""
     if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
         return slice(int(idx[0]), int(idx[0]) + len(idx))
     return idx
@@ -146,7 +147,7 @@ def build_groups(specs: list[GroupSpec], params: np.ndarray, schedule: Callable,
     groups = []
     for spec in specs:
         size = len(spec.index)
-        index = _as_index(np.asarray(spec.index))
+        index = as_index(np.asarray(spec.index))
         width = params.shape[1] if params.shape[1] <= NARROW else 1
         hp = {k: _column(v, size, params.dtype, width) for k, v in spec.hparams.items()}
         base_lr = hp.pop("lr")

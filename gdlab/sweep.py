@@ -17,7 +17,7 @@ import numpy as np
 
 from . import __version__
 from .config import Config, load_config, member_config, validate
-from .engine import GroupSpec, make_schedule, run_stack
+from .engine import GroupSpec, as_index, make_schedule, run_stack
 from .errors import ConfigError
 from .grid import Axis, grid_axes, member_indices, member_labels
 from .objectives import make_objective
@@ -153,8 +153,7 @@ class _Slice:
 
     def __init__(self, history: History, members: np.ndarray):
         self.history = history
-        contiguous = members.size and np.array_equal(members, np.arange(members[0], members[0] + members.size))
-        self.members = slice(int(members[0]), int(members[0]) + members.size) if contiguous else members
+        self.members = as_index(members)
 
     def log(self, step, epoch, values, rows):
         if "loss" in values and step in self.history.row:

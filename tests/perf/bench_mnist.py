@@ -26,14 +26,13 @@ import argparse
 import csv
 import json
 import os
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import med, timed  # tests/perf/timing.py, beside this script
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -91,20 +90,6 @@ def thread_env(threads: int) -> dict:
     return env
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, float, str, float]:
-    """(wall s, child CPU s, stdout, load average before) of one process."""
-    load = os.getloadavg()[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        sys.exit(f"bench_mnist: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, proc.stdout, load
-
-
 def read_step(path: Path, step: int) -> dict:
     """The evaluation row of `step` in a member's metrics.csv (the row with train_loss filled)."""
     with open(path, newline="") as f:
@@ -145,10 +130,6 @@ def run_torch(python: str, data: Path, out: Path, env: dict, threads: int, steps
 
     return {"wall": wall, "cpu": cpu, "load": load, "loop": r["loop_s"], "import": r["import_s"],
             "data": r["load_s"], "first": named(0), "last": named(steps)}
-
-
-def med(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
 
 
 def main(argv: list[str] | None = None) -> int:

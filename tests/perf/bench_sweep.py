@@ -23,14 +23,12 @@ import argparse
 import csv
 import json
 import os
-import resource
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import med, timed  # tests/perf/timing.py, beside this script
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -46,20 +44,6 @@ def default_gdlab() -> str | None:
         if candidate.is_file():
             return str(candidate)
     return shutil.which("gdlab")
-
-
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str, float]:
-    """(wall s, child CPU s, stdout, load average before) of one process."""
-    load = os.getloadavg()[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        sys.exit(f"bench_sweep: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, proc.stdout, load
 
 
 def run_gdlab(gdlab: str, out: Path, steps: int) -> dict:
@@ -106,10 +90,6 @@ def check(gd: dict, d2l: dict) -> list[str]:
         if abs(final - other) > RTOL * max(abs(final), abs(other)):
             problems.append(f"member {i} (lr {lr:g}, momentum {mu:g}): final loss gdlab {final!r} vs d2l {other!r}")
     return problems, worst
-
-
-def med(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
 
 
 def main(argv: list[str] | None = None) -> int:
