@@ -243,7 +243,7 @@ def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
 
 
 def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
-    from .optimizers import OPTIMIZERS
+    from .optim import OPTIMIZERS
 
     if "optimizer" in data and "optimizers" in data:
         raise c.fail(("optimizers",), "give either `optimizer:` (one) or `optimizers:` (a list), not both")
@@ -279,7 +279,7 @@ def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
 
 
 def check_optimizer_hparams(c: Checker, name: str, hparams: dict, path: KeyPath) -> None:
-    from .optimizers import check_hparams
+    from .optim import check_hparams
 
     for key, problem in check_hparams(name, hparams):
         raise c.fail(path + (key,), f"{problem}, got {show(hparams.get(key))}")
@@ -311,7 +311,7 @@ def _fmt(v: Any) -> str:
 
 
 def _schedule(c: Checker, raw: Any) -> tuple[str, dict]:
-    from .schedules import SCHEDULES, check_schedule
+    from .optim.schedules import SCHEDULES, check_schedule
 
     path = ("schedule",)
     if raw is None:

@@ -17,8 +17,8 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from .optimizers import OPTIMIZERS
-from .schedules import SCHEDULES
+from .optim import OPTIMIZERS
+from .optim.schedules import SCHEDULES
 
 
 @dataclass(frozen=True)

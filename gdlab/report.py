@@ -141,9 +141,9 @@ def _registry(kind: str):
     if kind == "objectives":
         from .objectives import OBJECTIVES as reg
     elif kind == "optimizers":
-        from .optimizers import OPTIMIZERS as reg
+        from .optim import OPTIMIZERS as reg
     elif kind == "schedules":
-        from .schedules import SCHEDULES as reg
+        from .optim.schedules import SCHEDULES as reg
     elif kind == "datasets":
         from .datasets import DATASETS as reg
     elif kind == "models":

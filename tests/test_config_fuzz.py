@@ -22,9 +22,9 @@ from gdlab.datasets import DATASETS
 from gdlab.errors import ConfigError
 from gdlab.models import MODELS
 from gdlab.objectives import OBJECTIVES
-from gdlab.optimizers import OPTIMIZERS
+from gdlab.optim import OPTIMIZERS
 from gdlab.registry import signature_defaults
-from gdlab.schedules import SCHEDULES
+from gdlab.optim.schedules import SCHEDULES
 
 MAX_MESSAGE_LINES = 6
 

@@ -7,7 +7,7 @@ import pytest
 
 from gdlab.engine import MemorySink, Member, make_schedule, run_stack
 from gdlab.objectives import make_objective
-from gdlab.optimizers import OPTIMIZERS
+from gdlab.optim import OPTIMIZERS
 from gdlab.problems import ToyProblem
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gdlab.errors import ConfigError
-from gdlab.optimizers import OPTIMIZERS
-from gdlab.schedules import SCHEDULES, check_schedule
+from gdlab.optim import OPTIMIZERS
+from gdlab.optim.schedules import SCHEDULES, check_schedule
 
 
 def values(name, ks, total=20, **params):

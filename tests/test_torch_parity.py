@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gdlab.optimizers import OPTIMIZERS  # noqa: E402
-from gdlab.schedules import SCHEDULES  # noqa: E402
+from gdlab.optim import OPTIMIZERS  # noqa: E402
+from gdlab.optim.schedules import SCHEDULES  # noqa: E402
 
 STEPS = 200
 

@@ -1,7 +1,7 @@
 """The Adam family: adam (amsgrad), adamw, adamax, nadam, radam, and lion, as pure (init, update) pairs.
 
-Same conventions as gdlab.optimizers (shapes, lockstep-exact arithmetic, PyTorch's names, defaults and rules);
-β^t are running products kept in the state. Importing gdlab.optimizers registers everything here.
+Same conventions as gdlab.optim.base (shapes, lockstep-exact arithmetic, PyTorch's names, defaults and rules);
+β^t are running products kept in the state. Importing gdlab.optim registers everything here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .optimizers import OPTIMIZERS, Optimizer, _decoupled, _descend, _ema, _hp, _l2, _lr_at, _ones, exact_map
+from .base import OPTIMIZERS, Optimizer, decoupled, descend, ema, hp, l2, lr_at, ones, exact_map
 
 
 class AdamState(NamedTuple):
@@ -37,25 +37,25 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
     Reference: Kingma & Ba, arXiv:1412.6980; Reddi, Kale & Kumar, ICLR 2018 (amsgrad).
     """
     if decoupled_weight_decay:
-        return _decoupled(adam(lr, betas, eps, 0.0, amsgrad), lr, weight_decay)
+        return decoupled(adam(lr, betas, eps, 0.0, amsgrad), lr, weight_decay)
     beta1, beta2 = betas
 
     def init(params):
         z = np.zeros_like
-        return AdamState(z(params), z(params), z(params) if amsgrad else _ones(params, 0), _ones(params), _ones(params))
+        return AdamState(z(params), z(params), z(params) if amsgrad else ones(params, 0), ones(params), ones(params))
 
     def update(grads, state, params, t):
         dt = params.dtype
-        b1, b2 = _hp(beta1, dt), _hp(beta2, dt)
-        g = _l2(grads, params, weight_decay)
-        m, v = _ema(state.exp_avg, g, b1), _ema(state.exp_avg_sq, g * g, b2, x_is_scratch=True)
+        b1, b2 = hp(beta1, dt), hp(beta2, dt)
+        g = l2(grads, params, weight_decay)
+        m, v = ema(state.exp_avg, g, b1), ema(state.exp_avg_sq, g * g, b2, x_is_scratch=True)
         b1t, b2t = state.beta1_pow * b1, state.beta2_pow * b2  # (R, 1) β^t
         vmax = np.maximum(state.max_exp_avg_sq, v) if amsgrad else state.max_exp_avg_sq
         denom = np.sqrt(vmax if amsgrad else v)
         denom /= np.sqrt(1 - b2t)
-        denom += _hp(eps, dt)
+        denom += hp(eps, dt)
         step = np.divide(m, denom, out=denom)
-        return _descend(params, _lr_at(lr, t, dt) / (1 - b1t), step), AdamState(m, v, vmax, b1t, b2t)
+        return descend(params, lr_at(lr, t, dt) / (1 - b1t), step), AdamState(m, v, vmax, b1t, b2t)
 
     return Optimizer(init, update)
 
@@ -87,16 +87,16 @@ def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0) -> Optimizer
     beta1, beta2 = betas
 
     def init(params):
-        return AdamaxState(np.zeros_like(params), np.zeros_like(params), _ones(params))
+        return AdamaxState(np.zeros_like(params), np.zeros_like(params), ones(params))
 
     def update(grads, state, params, t):
         dt = params.dtype
-        b1 = _hp(beta1, dt)
-        g = _l2(grads, params, weight_decay)
-        m = _ema(state.exp_avg, g, b1)
-        u = np.maximum(_hp(beta2, dt) * state.exp_inf, np.abs(g) + _hp(eps, dt))
+        b1 = hp(beta1, dt)
+        g = l2(grads, params, weight_decay)
+        m = ema(state.exp_avg, g, b1)
+        u = np.maximum(hp(beta2, dt) * state.exp_inf, np.abs(g) + hp(eps, dt))
         b1t = state.beta1_pow * b1
-        return params - (_lr_at(lr, t, dt) / (1 - b1t)) * (m / u), AdamaxState(m, u, b1t)
+        return params - (lr_at(lr, t, dt) / (1 - b1t)) * (m / u), AdamaxState(m, u, b1t)
 
     return Optimizer(init, update)
 
@@ -123,26 +123,26 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_deca
     Reference: Dozat, "Incorporating Nesterov momentum into Adam", ICLR 2016 workshop.
     """
     if decoupled_weight_decay:
-        return _decoupled(nadam(lr, betas, eps, 0.0, momentum_decay), lr, weight_decay)
+        return decoupled(nadam(lr, betas, eps, 0.0, momentum_decay), lr, weight_decay)
     beta1, beta2 = betas
 
     @functools.lru_cache(maxsize=None)
     def decay_in(dt):  # 0.96^ψ in the params' dtype, once per dtype
-        return _hp(exact_map(lambda psi: math.pow(0.96, psi), _hp(momentum_decay, dt)), dt)
+        return hp(exact_map(lambda psi: math.pow(0.96, psi), hp(momentum_decay, dt)), dt)
 
     def init(params):
-        return NadamState(np.zeros_like(params), np.zeros_like(params), _ones(params), _ones(params), _ones(params))
+        return NadamState(np.zeros_like(params), np.zeros_like(params), ones(params), ones(params), ones(params))
 
     def update(grads, state, params, t):
         dt = params.dtype
-        b1, b2, lr_t, decay = _hp(beta1, dt), _hp(beta2, dt), _lr_at(lr, t, dt), decay_in(dt)
-        g = _l2(grads, params, weight_decay)
+        b1, b2, lr_t, decay = hp(beta1, dt), hp(beta2, dt), lr_at(lr, t, dt), decay_in(dt)
+        g = l2(grads, params, weight_decay)
         decay_t = state.decay_pow * decay  # (R, 1) 0.96^(tψ)
         mu, mu_next = b1 * (1 - 0.5 * decay_t), b1 * (1 - 0.5 * (decay_t * decay))
         prod = state.mu_product * mu
-        m, v = _ema(state.exp_avg, g, b1), _ema(state.exp_avg_sq, g * g, b2)
+        m, v = ema(state.exp_avg, g, b1), ema(state.exp_avg_sq, g * g, b2)
         b2t = state.beta2_pow * b2
-        d = np.sqrt(v / (1 - b2t)) + _hp(eps, dt)
+        d = np.sqrt(v / (1 - b2t)) + hp(eps, dt)
         params = params - (lr_t * (1 - mu) / (1 - prod)) * (g / d)
         params = params - (lr_t * mu_next / (1 - prod * mu_next)) * (m / d)
         return params, NadamState(m, v, b2t, prod, decay_t)
@@ -171,26 +171,26 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_wei
     Reference: Liu et al., "On the variance of the adaptive learning rate and beyond", ICLR 2020.
     """
     if decoupled_weight_decay:
-        return _decoupled(radam(lr, betas, eps, 0.0), lr, weight_decay)
+        return decoupled(radam(lr, betas, eps, 0.0), lr, weight_decay)
     beta1, beta2 = betas
 
     def init(params):
-        return RadamState(np.zeros_like(params), np.zeros_like(params), _ones(params), _ones(params))
+        return RadamState(np.zeros_like(params), np.zeros_like(params), ones(params), ones(params))
 
     def update(grads, state, params, t):
         dt = params.dtype
-        b1, b2 = _hp(beta1, dt), _hp(beta2, dt)
-        g = _l2(grads, params, weight_decay)
-        m, v = _ema(state.exp_avg, g, b1), _ema(state.exp_avg_sq, g * g, b2)
+        b1, b2 = hp(beta1, dt), hp(beta2, dt)
+        g = l2(grads, params, weight_decay)
+        m, v = ema(state.exp_avg, g, b1), ema(state.exp_avg_sq, g * g, b2)
         b1t, b2t = state.beta1_pow * b1, state.beta2_pow * b2  # (R, 1)
-        step = m / (1 - b1t) * _lr_at(lr, t, dt)  # (R, P) lr·m̂
+        step = m / (1 - b1t) * lr_at(lr, t, dt)  # (R, P) lr·m̂
         rho_inf = 2 / (1 - b2) - 1
         rho_t = rho_inf - 2 * t * b2t / (1 - b2t)  # (R, 1) or 0-d
         rectified = rho_t > 5
         if np.any(rectified):
             with np.errstate(divide="ignore", invalid="ignore"):  # members with ρ_t ≤ 5 are masked out below
                 rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            adaptive = np.sqrt(1 - b2t) / (np.sqrt(v) + _hp(eps, dt))
+            adaptive = np.sqrt(1 - b2t) / (np.sqrt(v) + hp(eps, dt))
             step = np.where(rectified, step * adaptive * rect, step)
         return params - step, RadamState(m, v, b1t, b2t)
 
@@ -217,8 +217,8 @@ def lion(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0) -> Optimizer:
 
     def update(grads, state, params, t):
         dt = params.dtype
-        c = _ema(state.exp_avg, grads, _hp(beta1, dt))
-        new_params = params - _lr_at(lr, t, dt) * np.sign(c)
-        return new_params, LionState(_ema(state.exp_avg, grads, _hp(beta2, dt)))
+        c = ema(state.exp_avg, grads, hp(beta1, dt))
+        new_params = params - lr_at(lr, t, dt) * np.sign(c)
+        return new_params, LionState(ema(state.exp_avg, grads, hp(beta2, dt)))
 
-    return _decoupled(Optimizer(init, update), lr, weight_decay)
+    return decoupled(Optimizer(init, update), lr, weight_decay)

@@ -1,0 +1,17 @@
+"""Optimizers as pure (init, update) pairs over a runs axis, and learning-rate schedules.
+
+    base.py          the contract (Optimizer) and the shared pieces (hp, lr_at, ema, exact_map, ...)
+    sgd.py           sgd, momentum, nesterov
+    adaptive.py      adagrad, rmsprop, adadelta
+    adam_family.py   adam (amsgrad), adamw, adamax, nadam, radam, lion
+    ranges.py        accepted hyperparameter ranges
+    schedules.py     learning-rate schedules
+
+A new optimizer is a factory registered with `@OPTIMIZERS.register(name, one-line rule)` in one of these modules.
+"""
+
+from .base import OPTIMIZERS, Optimizer, exact_map
+from . import sgd, adaptive, adam_family  # noqa: E402,F401  (registration order = the order of `gdlab list`)
+from .ranges import check_hparams
+
+__all__ = ["OPTIMIZERS", "Optimizer", "check_hparams", "exact_map"]

@@ -1,0 +1,41 @@
+"""Accepted ranges of optimizer hyperparameters, one table by name, and the cross-field rules."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .base import OPTIMIZERS
+
+
+# One table by hyperparameter name: (accepts(value), what is accepted).
+_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "lr": (lambda x: x > 0, "must be > 0"),
+    "momentum": (lambda x: 0 <= x < 1, "must be in [0, 1)"),
+    "dampening": (lambda x: 0 <= x <= 1, "must be in [0, 1]"),
+    "weight_decay": (lambda x: x >= 0, "must be >= 0"),
+    "eps": (lambda x: x > 0, "must be > 0"),
+    "alpha": (lambda x: 0 <= x < 1, "must be in [0, 1)"),
+    "rho": (lambda x: 0 <= x <= 1, "must be in [0, 1]"),
+    "lr_decay": (lambda x: x >= 0, "must be >= 0"),
+    "initial_accumulator_value": (lambda x: x >= 0, "must be >= 0"),
+    "momentum_decay": (lambda x: x >= 0, "must be >= 0"),
+    "betas": (lambda b: len(b) == 2 and all(0 <= x < 1 for x in b), "must be two numbers, each in [0, 1)"),
+}
+
+
+def check_hparams(name: str, hparams: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, problem) for every out-of-range value in the resolved hyperparameters of optimizer `name`.
+
+    hparams holds every hyperparameter (defaults filled in, types already checked); keys without a range are
+    ignored. Cross-field rule (PyTorch's): Nesterov momentum needs momentum > 0 and dampening 0.
+    """
+    OPTIMIZERS.get(name)  # ConfigError for an unknown name
+    problems = [(key, message) for key, (accepts, message) in _RANGES.items()
+                if key in hparams and not accepts(hparams[key])]
+    flagged = {key for key, _ in problems}
+    if hparams.get("nesterov", name == "nesterov"):
+        if "momentum" not in flagged and not hparams.get("momentum", 0) > 0:
+            problems.append(("momentum", "must be in (0, 1) with Nesterov momentum"))
+        if "dampening" not in flagged and hparams.get("dampening", 0) != 0:
+            problems.append(("dampening", "must be 0 with Nesterov momentum"))
+    return problems
