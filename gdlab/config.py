@@ -13,6 +13,7 @@ from typing import Any
 
 from .checker import Checker, show, without_key
 from .errors import ConfigError
+from .problems.spec import ProblemSpec
 from .registry import signature_defaults
 from .yamlio import KeyPath, apply_override, load_yaml, parse_assignment
 
@@ -30,25 +31,6 @@ class OptimizerSpec:
     name: str
     hparams: dict  # every hyperparameter of the optimizer, defaults filled in
     label: str
-
-
-@dataclass(frozen=True)
-class ProblemSpec:
-    kind: str  # "objective" | "dataset"
-    name: str  # the objective or dataset name
-    params: dict
-    init: Any  # toys: start point (tuple); datasets: he | xavier | zeros | std | {constant: v}
-    noise: float = 0.0
-    model: str | None = None
-    hidden: tuple = ()
-    activation: str = "relu"
-    bias: bool = True
-    loss: str | None = None
-    batch_size: int | None = None
-    sampling: str = "shuffle"
-    data_dir: str | None = None
-    split: str = "train"
-    validation: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -138,7 +120,7 @@ def _problem(c: Checker, raw: Any) -> ProblemSpec:
 
 
 def _toy_problem(c: Checker, raw: dict) -> ProblemSpec:
-    from .objectives import OBJECTIVES, load_plugin, make_objective
+    from .problems.objectives import OBJECTIVES, load_plugin, make_objective
 
     p = ("problem",)
     c.mapping(raw, p, TOY_KEYS)
@@ -171,10 +153,10 @@ def _toy_problem(c: Checker, raw: dict) -> ProblemSpec:
 
 def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
     """A dataset + model + loss, checked without reading any data (sizes are checked when the data is loaded)."""
-    from .datasets import DATASET_TASKS, DATASETS, NOT_PARAMS
-    from .datasets.batching import SAMPLINGS
-    from .losses import DEFAULT_LOSS, LOSSES, check_task
-    from .models import MODEL_TASKS, MODELS
+    from .problems.datasets import DATASET_TASKS, DATASETS, NOT_PARAMS
+    from .problems.datasets.batching import SAMPLINGS
+    from .problems.losses import DEFAULT_LOSS, LOSSES, check_task
+    from .problems.models import MODEL_TASKS, MODELS
 
     p = ("problem",)
     c.mapping(raw, p, DATA_KEYS)
@@ -205,13 +187,13 @@ def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
             raise c.fail(p + ("hidden",), f"expected a list of layer widths such as [100, 100], got {show(h)}")
         chosen["hidden"] = tuple(c.integer(v, p + ("hidden", i), 1) for i, v in enumerate(h))
     if "activation" in chosen:
-        from .models import ACTIVATIONS
+        from .problems.models import ACTIVATIONS
 
         c.choice(chosen["activation"], p + ("activation",), list(ACTIVATIONS))
     if "bias" in chosen:
         c.boolean(chosen["bias"], p + ("bias",))
     if "init" in chosen:
-        from .models import parse_init
+        from .problems.models import parse_init
 
         try:
             parse_init(chosen["init"])

@@ -6,9 +6,10 @@ import warnings
 from pathlib import Path
 
 from .config import validate
-from .problems import landscape
+from .problems.build import landscape
 from .rundir import load_series
-from .series import Landscape, Series
+from .problems.landscape import Landscape
+from .series import Series
 
 
 def landscape_of(run_dir: Path) -> Landscape | None:

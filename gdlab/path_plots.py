@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .plots import _START, _STAR, DPI, FIGSIZE, REACH, _legend, _save, colour, member_label
-from .series import Landscape, Series
+from .problems.landscape import Landscape
+from .series import Series
 
 
 def _leading_finite(a: np.ndarray) -> np.ndarray:

@@ -139,17 +139,17 @@ def catalogue(kind: str) -> Table:
 
 def _registry(kind: str):
     if kind == "objectives":
-        from .objectives import OBJECTIVES as reg
+        from .problems.objectives import OBJECTIVES as reg
     elif kind == "optimizers":
         from .optim import OPTIMIZERS as reg
     elif kind == "schedules":
         from .optim.schedules import SCHEDULES as reg
     elif kind == "datasets":
-        from .datasets import DATASETS as reg
+        from .problems.datasets import DATASETS as reg
     elif kind == "models":
-        from .models import MODELS as reg
+        from .problems.models import MODELS as reg
     else:
-        from .losses import LOSSES as reg
+        from .problems.losses import LOSSES as reg
     return reg
 
 

@@ -16,7 +16,7 @@ from . import __version__
 from .config import Config, load_config, member_config
 from .engine import Member, StackResult, make_schedule, run_stack
 from .errors import ConfigError
-from .problems import build_problem, stability_warnings
+from .problems.build import build_problem, stability_warnings
 from .rundir import CsvSink, create_run_dir, path_every, safe_name, write_csv_rows, write_json, write_yaml
 
 SUMMARY_COLUMNS = ["member", "optimizer", "status", "steps_run", "final_loss", "best_loss", "diverged_at",
@@ -70,7 +70,8 @@ def run_config(
     if mode == "run" and len(cfg.optimizers) > 1:
         raise ConfigError(f"optimizers: `gdlab run` takes one optimizer and this config lists {len(cfg.optimizers)} "
                           f"({', '.join(o.label for o in cfg.optimizers)}); use `gdlab compare` to run them side by side")
-    problem = build_problem(cfg, download_progress=download_progress)  # before any directory exists: missing
+    problem = build_problem(cfg.problem, seed=cfg.seed, dtype=cfg.dtype, predict=cfg.predict,
+                            download_progress=download_progress)  # before any directory exists: missing
     # data must leave nothing behind
     warnings = stability_warnings(cfg.problem, cfg.optimizers)
     run_dir = create_run_dir(out, cfg.name)

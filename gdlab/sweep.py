@@ -20,8 +20,9 @@ from .config import Config, load_config, member_config, validate
 from .engine import GroupSpec, as_index, make_schedule, run_stack
 from .errors import ConfigError
 from .grid import Axis, grid_axes, member_indices, member_labels
-from .objectives import make_objective
-from .problems import ToyProblem, build_problem
+from .problems.objectives import make_objective
+from .problems.build import build_problem
+from .problems.toy import ToyProblem
 from .rundir import create_run_dir, write_json, write_yaml
 from .yamlio import apply_override
 
@@ -189,7 +190,7 @@ def _values(axis: Axis, index_row: np.ndarray) -> np.ndarray:
 def _problem(cfg: Config, axes: list[Axis], idx: np.ndarray, vector: list[bool]):
     """The stack's problem; swept objective parameters and start coordinates become per-member arrays."""
     if cfg.problem.kind != "objective":
-        return build_problem(cfg)
+        return build_problem(cfg.problem, seed=cfg.seed, dtype=cfg.dtype, predict=cfg.predict)
     params = dict(cfg.problem.params)
     init = np.tile(np.asarray(cfg.problem.init, dtype=float), (idx.shape[1], 1))  # (R_s, D)
     for a, row, v in zip(axes, idx, vector):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gdlab.datasets.batching import BatchPlan, split_validation
+from gdlab.problems.datasets.batching import BatchPlan, split_validation
 from gdlab.errors import ConfigError
 
 

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gdlab.config import DATA_KEYS, TOP_KEYS, TOY_KEYS, Config, load_config, validate
-from gdlab.datasets import DATASETS
+from gdlab.problems.datasets import DATASETS
 from gdlab.errors import ConfigError
-from gdlab.models import MODELS
-from gdlab.objectives import OBJECTIVES
+from gdlab.problems.models import MODELS
+from gdlab.problems.objectives import OBJECTIVES
 from gdlab.optim import OPTIMIZERS
 from gdlab.registry import signature_defaults
 from gdlab.optim.schedules import SCHEDULES

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdlab.datasets import DATASETS, Dataset
-from gdlab.datasets import mnist as mnist_mod
-from gdlab.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, load_images, load_labels, read_idx
+from gdlab.problems.datasets import DATASETS, Dataset
+from gdlab.problems.datasets import mnist as mnist_mod
+from gdlab.problems.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, load_images, load_labels, read_idx
 from gdlab.errors import ConfigError, DataError
 
 LOCAL = [name for name in DATASETS.names() if name != "mnist"]  # no download needed

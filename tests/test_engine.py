@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gdlab.engine import MemorySink, Member, make_schedule, run_stack
-from gdlab.objectives import make_objective
+from gdlab.problems.objectives import make_objective
 from gdlab.optim import OPTIMIZERS
-from gdlab.problems import ToyProblem
+from gdlab.problems.toy import ToyProblem
 
 
 def member(name: str, label: str | None = None, **hp) -> Member:

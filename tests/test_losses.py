@@ -9,7 +9,7 @@ import pytest
 from tests.gradcheck import check_grad
 
 from gdlab.errors import ConfigError
-from gdlab.losses import DEFAULT_LOSS, LOSS_TASKS, LOSSES, accuracy, check_task, predict
+from gdlab.problems.losses import DEFAULT_LOSS, LOSS_TASKS, LOSSES, accuracy, check_task, predict
 
 R, B = 3, 150  # B > 128: numpy's pairwise sums are in play
 

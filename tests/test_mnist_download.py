@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdlab.datasets import DATASETS
-from gdlab.datasets import mnist as mnist_mod
+from gdlab.problems.datasets import DATASETS
+from gdlab.problems.datasets import mnist as mnist_mod
 from gdlab.errors import DataError
 
 T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from gdlab.datasets import DATASETS
+from gdlab.problems.datasets import DATASETS
 from gdlab.errors import ConfigError
-from gdlab.losses import LOSSES
-from gdlab.models import MODELS, build_model
+from gdlab.problems.losses import LOSSES
+from gdlab.problems.models import MODELS, build_model
 from tests.gradcheck import check_grad
 
 F, B, R = 4, 6, 3

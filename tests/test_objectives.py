@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gdlab.errors import ConfigError
-from gdlab.objectives import OBJECTIVES, Objective, make_objective
+from gdlab.problems.objectives import OBJECTIVES, Objective, make_objective
 
 
 def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -108,7 +108,7 @@ def test_quadratic_rejects_non_square_or_asymmetric():
 def test_plugin_objective_from_user_module(tmp_path, monkeypatch):
     (tmp_path / "my_objectives.py").write_text(textwrap.dedent("""
         import numpy as np
-        from gdlab.objectives import Objective
+        from gdlab.problems.objectives import Objective
 
         def shifted(c=3.0):
             return Objective(formula="(x - c)^2", value=lambda x: ((x - c) ** 2).sum(axis=1),

@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 
 from gdlab import path_plots, plots
 from gdlab.errors import GdlabError
-from gdlab.series import Landscape, Series
+from gdlab.problems.landscape import Landscape
+from gdlab.series import Series
 
 pytestmark = pytest.mark.filterwarnings("error")  # "no matplotlib warnings" is part of the contract
 

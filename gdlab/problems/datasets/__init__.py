@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..registry import Registry
+from ...registry import Registry
 
 TASKS = ("regression", "binary", "multiclass")
 
@@ -86,6 +86,6 @@ def make_dataset(name: str, X, y, task: str, n_classes: int | None, source: str)
 
 
 # Importing the modules registers their factories (they import DATASETS and Dataset from here).
-from . import synthetic, airfoil, mnist  # noqa: E402,F401  (this order is the order of `gdlab list datasets`)
+from . import airfoil, mnist, synthetic  # noqa: E402,F401  (this order is the order of `gdlab list datasets`)
 
 __all__ = ["DATASETS", "DATASET_TASKS", "NOT_PARAMS", "Dataset", "TASKS", "make_dataset"]

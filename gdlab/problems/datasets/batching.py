@@ -23,8 +23,8 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..registry import did_you_mean
+from ...errors import ConfigError
+from ...registry import did_you_mean
 
 SAMPLINGS = ("shuffle", "replacement")
 

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..errors import ConfigError, DataError
+from ...errors import ConfigError, DataError
 from . import DATASETS, Dataset, make_dataset
 from .idx import load_images, load_labels
 

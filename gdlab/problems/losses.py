@@ -13,8 +13,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .errors import ConfigError
-from .registry import Registry
+from ..errors import ConfigError
+from ..registry import Registry
 
 LOSSES = Registry("loss")
 

@@ -16,8 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ConfigError
-from .registry import Registry
+from ..errors import ConfigError
+from ..registry import Registry
 
 OBJECTIVES = Registry("objective")
 

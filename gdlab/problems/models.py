@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import ConfigError
-from .registry import Registry, did_you_mean
+from ..errors import ConfigError
+from ..registry import Registry, did_you_mean
 
 MODELS = Registry("model")
 MODEL_TASKS = {

@@ -12,7 +12,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ...errors import ConfigError, DataError
 from . import DATASETS, Dataset, make_dataset
 
 FILENAME = "airfoil_self_noise.dat"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import Config, ProblemSpec
+from ..errors import ConfigError
 from .datasets import DATASETS, Dataset
 from .datasets.batching import BatchPlan, split_validation
-from .errors import ConfigError
+from .landscape import Landscape
 from .losses import LOSSES, accuracy
 from .models import MODELS, Model
-from .series import Landscape
+from .spec import ProblemSpec
 
 EVALS_PER_RUN = 50  # default number of whole-data evaluations in a run (eval_every = total // 50)
 CHUNK = 4096  # rows per forward pass when evaluating on whole data (bounded memory for large sets)
@@ -42,13 +42,12 @@ def build_model(spec: ProblemSpec, dataset: Dataset) -> Model:
 class DataProblem:
     kind = "dataset"
 
-    def __init__(self, cfg: Config, dataset: Dataset):
-        spec = cfg.problem
-        self.dtype = np.dtype(cfg.dtype)
+    def __init__(self, spec: ProblemSpec, dataset: Dataset, *, seed: int, dtype: str, predict: tuple = ()):
+        self.dtype = np.dtype(dtype)
         self.model = build_model(spec, dataset)
         self.loss = LOSSES.get(spec.loss)()
         self.classify = dataset.task != "regression"
-        seeds = [np.random.default_rng([cfg.seed, i]) for i in range(3)]
+        seeds = [np.random.default_rng([seed, i]) for i in range(3)]
         self.init_rng, split_rng, self.batch_rng = seeds
         try:
             train, val = (split_validation(dataset.n, spec.validation, split_rng) if spec.validation
@@ -58,9 +57,9 @@ class DataProblem:
         if spec.validation and (len(val) == 0 or len(train) == 0):
             raise ConfigError(f"problem.validation: {spec.validation:g} of {dataset.n} rows leaves an empty "
                               f"{'validation' if len(val) == 0 else 'training'} set")
-        widths = {len(row) for row in cfg.predict}
+        widths = {len(row) for row in predict}
         if widths and widths != {dataset.n_features}:
-            raise ConfigError(f"predict: {list(cfg.predict[0])} has {widths.pop()} feature(s); {dataset.name} has "
+            raise ConfigError(f"predict: {list(predict[0])} has {widths.pop()} feature(s); {dataset.name} has "
                               f"{dataset.n_features}, so each input needs {dataset.n_features} number(s)")
         self.X, self.y = self._rows(dataset, train)
         self.Xv, self.yv = self._rows(dataset, val)
@@ -143,8 +142,8 @@ class DataProblem:
         return out
 
 
-def data_problem(cfg: Config, progress=None) -> DataProblem:
-    return DataProblem(cfg, load_dataset(cfg.problem, progress))
+def data_problem(spec: ProblemSpec, *, seed: int, dtype: str, predict: tuple = (), progress=None) -> DataProblem:
+    return DataProblem(spec, load_dataset(spec, progress), seed=seed, dtype=dtype, predict=predict)
 
 
 def model_landscape(spec: ProblemSpec) -> Landscape | None:

@@ -1,0 +1,65 @@
+"""From a problem spec to what the engine runs, its loss landscape and its stability warnings.
+
+A problem is a toy objective (toy.py) or a model trained on a dataset (learning.py). Both expose the same small
+interface (see engine.Problem): the start point for R members, the loss and gradient at step k, the epoch of step k,
+whole-data evaluation and the final loss.
+"""
+
+from __future__ import annotations
+
+from .landscape import Landscape
+from .objectives import make_objective
+from .spec import ProblemSpec
+from .toy import toy_landscape, toy_problem
+
+
+def build_problem(spec: ProblemSpec, *, seed: int, dtype: str = "float64", predict: tuple = (),
+                  params: dict | None = None, download_progress=None):
+    """The problem `spec` describes, with its random generator seeded from `seed`.
+
+    params: the toy objective's parameters instead of spec.params (per-member arrays in a sweep).
+    predict: inputs the model will be asked to predict (their widths are checked against the data).
+    download_progress: (filename, bytes done, bytes total) callback for datasets fetched on first use.
+    """
+    if spec.kind == "objective":
+        return toy_problem(spec, seed, params)
+    from .learning import (
+        data_problem,  # models and datasets only when the config asks for them
+    )
+
+    return data_problem(spec, seed=seed, dtype=dtype, predict=predict, progress=download_progress)
+
+
+def landscape(spec: ProblemSpec) -> Landscape | None:
+    """The loss surface of a problem with one or two parameters (None otherwise)."""
+    if spec.kind == "objective":
+        return toy_landscape(spec)
+    from .learning import model_landscape
+
+    return model_landscape(spec)
+
+
+def stability_warnings(spec: ProblemSpec, optimizers) -> list[str]:
+    """Warnings for learning rates beyond gradient descent's stability limit on a quadratic objective.
+
+    On a quadratic with largest curvature L, plain gradient descent converges only for lr < 2/L and heavy-ball
+    momentum β only for lr < 2(1 + β)/L (d2l's bowl: L = 4, so lr < 0.5 without momentum).
+    """
+    if spec.kind != "objective":
+        return []
+    curvature = make_objective(spec.name, spec.params).max_curvature
+    if not curvature:
+        return []
+    out = []
+    for o in optimizers:
+        if o.name not in ("sgd", "momentum", "nesterov") or o.hparams.get("weight_decay"):
+            continue
+        beta = o.hparams.get("momentum", 0.0) or 0.0
+        if o.hparams.get("nesterov"):
+            continue  # Nesterov's limit differs; do not guess
+        limit = 2 * (1 + beta) / curvature
+        if o.hparams["lr"] > limit:
+            rule = "2(1 + momentum)/L" if beta else "2/L"
+            out.append(f"{o.label}: lr {o.hparams['lr']:g} exceeds the stability limit {rule} = {limit:.4g} of this "
+                       f"quadratic (largest curvature L = {curvature:g}); expect it to diverge")
+    return out

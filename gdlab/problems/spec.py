@@ -1,0 +1,25 @@
+"""What a problem is, as a config describes it: the record the config builds and the problem builders read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    kind: str  # "objective" | "dataset"
+    name: str  # the objective or dataset name
+    params: dict
+    init: Any  # toys: start point (tuple); datasets: he | xavier | zeros | std | {constant: v}
+    noise: float = 0.0
+    model: str | None = None
+    hidden: tuple = ()
+    activation: str = "relu"
+    bias: bool = True
+    loss: str | None = None
+    batch_size: int | None = None
+    sampling: str = "shuffle"
+    data_dir: str | None = None
+    split: str = "train"
+    validation: float = 0.0
