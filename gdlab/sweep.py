@@ -19,12 +19,12 @@ from . import __version__
 from .config import Config, load_config, member_config, validate
 from .engine import GroupSpec, as_index, make_schedule, run_stack
 from .errors import ConfigError
-from .grid import Axis, grid_axes, member_indices, member_labels
+from .config.grid import Axis, grid_axes, member_indices, member_labels
 from .problems.objectives import make_objective
 from .problems.build import build_problem
 from .problems.toy import ToyProblem
 from .rundir import create_run_dir, write_json, write_yaml
-from .yamlio import apply_override
+from .config.yamlio import apply_override
 
 STATUS_NOT_RUN = "not_run"  # members of stacks that an interrupt kept from starting
 

@@ -38,7 +38,7 @@ def _cells(values: np.ndarray) -> list[str]:
 
 def write_summary_csv(path: Path, o) -> None:
     """One row per member in grid order, with a column per swept key (built column by column: 100,000 rows)."""
-    from .grid import member_indices
+    from .config.grid import member_indices
 
     header = ["member"] + [a.short for a in o.axes] + ["status", "steps_run", "final_loss", "best_loss", "diverged_at"]
     idx = member_indices(o.axes)
@@ -133,7 +133,7 @@ def redraw_sweep(run_dir: Path) -> list[Path]:
 
     import yaml
 
-    from .grid import grid_axes, member_indices
+    from .config.grid import grid_axes, member_indices
 
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
     axes = grid_axes(config.get("sweep") or {}, [])

@@ -7,7 +7,7 @@ import pytest
 from gdlab.config import load_config
 from gdlab.errors import ConfigError
 from gdlab.optim import OPTIMIZERS
-from gdlab.yamlio import parse_path
+from gdlab.config.yamlio import parse_path
 
 from .conftest import bowl_config
 

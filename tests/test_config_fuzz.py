@@ -17,14 +17,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gdlab.config import DATA_KEYS, TOP_KEYS, TOY_KEYS, Config, load_config, validate
-from gdlab.problems.datasets import DATASETS
+from gdlab.config import Config, load_config, validate
+from gdlab.config.load import DATA_KEYS, TOP_KEYS, TOY_KEYS
 from gdlab.errors import ConfigError
+from gdlab.optim import OPTIMIZERS
+from gdlab.optim.schedules import SCHEDULES
+from gdlab.problems.datasets import DATASETS
 from gdlab.problems.models import MODELS
 from gdlab.problems.objectives import OBJECTIVES
-from gdlab.optim import OPTIMIZERS
 from gdlab.registry import signature_defaults
-from gdlab.optim.schedules import SCHEDULES
 
 MAX_MESSAGE_LINES = 6
 

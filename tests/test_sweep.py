@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from gdlab.cli import app
 from gdlab.errors import ConfigError
-from gdlab.grid import grid_axes, member_indices, member_labels, parse_grid_option
+from gdlab.config.grid import grid_axes, member_indices, member_labels, parse_grid_option
 from gdlab.runner import run_config
 from gdlab.sweep import run_sweep
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import ConfigError
-from .registry import REQUIRED, did_you_mean, signature_defaults
+from ..errors import ConfigError
+from ..registry import REQUIRED, did_you_mean, signature_defaults
 from .yamlio import KeyPath, format_path
 
 

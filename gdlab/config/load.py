@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .checker import Checker, show, without_key
-from .errors import ConfigError
-from .problems.spec import ProblemSpec
-from .registry import signature_defaults
+from ..errors import ConfigError
+from ..problems.spec import ProblemSpec
+from ..registry import signature_defaults
 from .yamlio import KeyPath, apply_override, load_yaml, parse_assignment
 
 TOP_KEYS = ("name", "problem", "optimizer", "optimizers", "schedule", "steps", "epochs", "log_every",
@@ -120,7 +120,7 @@ def _problem(c: Checker, raw: Any) -> ProblemSpec:
 
 
 def _toy_problem(c: Checker, raw: dict) -> ProblemSpec:
-    from .problems.objectives import OBJECTIVES, load_plugin, make_objective
+    from ..problems.objectives import OBJECTIVES, load_plugin, make_objective
 
     p = ("problem",)
     c.mapping(raw, p, TOY_KEYS)
@@ -153,10 +153,10 @@ def _toy_problem(c: Checker, raw: dict) -> ProblemSpec:
 
 def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
     """A dataset + model + loss, checked without reading any data (sizes are checked when the data is loaded)."""
-    from .problems.datasets import DATASET_TASKS, DATASETS, NOT_PARAMS
-    from .problems.datasets.batching import SAMPLINGS
-    from .problems.losses import DEFAULT_LOSS, LOSSES, check_task
-    from .problems.models import MODEL_TASKS, MODELS
+    from ..problems.datasets import DATASET_TASKS, DATASETS, NOT_PARAMS
+    from ..problems.datasets.batching import SAMPLINGS
+    from ..problems.losses import DEFAULT_LOSS, LOSSES, check_task
+    from ..problems.models import MODEL_TASKS, MODELS
 
     p = ("problem",)
     c.mapping(raw, p, DATA_KEYS)
@@ -187,13 +187,13 @@ def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
             raise c.fail(p + ("hidden",), f"expected a list of layer widths such as [100, 100], got {show(h)}")
         chosen["hidden"] = tuple(c.integer(v, p + ("hidden", i), 1) for i, v in enumerate(h))
     if "activation" in chosen:
-        from .problems.models import ACTIVATIONS
+        from ..problems.models import ACTIVATIONS
 
         c.choice(chosen["activation"], p + ("activation",), list(ACTIVATIONS))
     if "bias" in chosen:
         c.boolean(chosen["bias"], p + ("bias",))
     if "init" in chosen:
-        from .problems.models import parse_init
+        from ..problems.models import parse_init
 
         try:
             parse_init(chosen["init"])
@@ -225,7 +225,7 @@ def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
 
 
 def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
-    from .optim import OPTIMIZERS
+    from ..optim import OPTIMIZERS
 
     if "optimizer" in data and "optimizers" in data:
         raise c.fail(("optimizers",), "give either `optimizer:` (one) or `optimizers:` (a list), not both")
@@ -261,7 +261,7 @@ def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
 
 
 def check_optimizer_hparams(c: Checker, name: str, hparams: dict, path: KeyPath) -> None:
-    from .optim import check_hparams
+    from ..optim import check_hparams
 
     for key, problem in check_hparams(name, hparams):
         raise c.fail(path + (key,), f"{problem}, got {show(hparams.get(key))}")
@@ -293,7 +293,7 @@ def _fmt(v: Any) -> str:
 
 
 def _schedule(c: Checker, raw: Any) -> tuple[str, dict]:
-    from .optim.schedules import SCHEDULES, check_schedule
+    from ..optim.schedules import SCHEDULES, check_schedule
 
     path = ("schedule",)
     if raw is None:

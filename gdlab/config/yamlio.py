@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 KeyPath = tuple  # of str (mapping keys) and int (list indices)
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .yamlio import KeyPath, format_path, parse_path, parse_yaml
 
 MAX_MEMBERS = 10_000_000
