@@ -1,6 +1,8 @@
 """gdlab: a command-line lab for gradient-descent optimizers."""
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__", "run_config"]
 
 
 def __getattr__(name):

@@ -76,9 +76,9 @@ def compare(config: Path = ConfigArg,
 
 def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None, quiet: bool, mode: str,
              select: list[str] | None = None) -> None:
-    from . import report
     from .allocator import keep_freed_memory
     from .config import load_config
+    from .outputs import report
     from .runner import run_config
 
     keep_freed_memory()
@@ -107,9 +107,9 @@ def sweep(config: Path = ConfigArg,
                                           "repeat for a product grid."),
           set_: List[str] = SetOpt, out_dir: Path = OutOpt, quiet: bool = QuietOpt) -> None:
     """Run a grid of hyperparameters as one vectorized stack."""
-    from . import report
     from .allocator import keep_freed_memory
-    from .sweep import run_sweep
+    from .outputs import report
+    from .sweeps.runner import run_sweep
 
     keep_freed_memory()
     with error_boundary():
@@ -133,7 +133,7 @@ def plot(run_dirs: List[Path] = typer.Argument(..., help="Run or compare directo
                                                "(default: each run's plots/ folder)."),
          smooth: int = typer.Option(0, "--smooth", help="Moving-average window for noisy loss curves.")) -> None:
     """Redraw loss curves and trajectories from saved run directories."""
-    from .replot import replot
+    from .figures.replot import replot
 
     with error_boundary():
         if kind not in ("loss", "trajectory", "all"):
@@ -147,7 +147,7 @@ def plot(run_dirs: List[Path] = typer.Argument(..., help="Run or compare directo
 @app.command("list")
 def list_(what: Optional[str] = typer.Argument(None, help=" | ".join(LIST_KINDS), show_default=False)) -> None:
     """List objectives, datasets, models, losses, optimizers or schedules with their defaults."""
-    from . import report
+    from .outputs import report
 
     with error_boundary():
         if what is not None and what not in LIST_KINDS:
@@ -161,8 +161,8 @@ def list_(what: Optional[str] = typer.Argument(None, help=" | ".join(LIST_KINDS)
 @app.command()
 def validate(config: Path = ConfigArg, set_: List[str] = SetOpt) -> None:
     """Check a config without running it."""
-    from . import report
     from .config import load_config
+    from .outputs import report
 
     with error_boundary():
         cfg = load_config(config, set_)

@@ -12,12 +12,20 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__
 from .config import Config, load_config, member_config
 from .engine import Member, StackResult, make_schedule, run_stack
 from .errors import ConfigError
+from .outputs.rundir import (
+    CsvSink,
+    create_run_dir,
+    path_every,
+    safe_name,
+    write_csv_rows,
+    write_json,
+    write_yaml,
+)
 from .problems.build import build_problem, stability_warnings
-from .rundir import CsvSink, create_run_dir, path_every, safe_name, write_csv_rows, write_json, write_yaml
+from .version import __version__
 
 SUMMARY_COLUMNS = ["member", "optimizer", "status", "steps_run", "final_loss", "best_loss", "diverged_at",
                    "wall_time_s"]
@@ -99,7 +107,9 @@ def run_config(
                        [_summary_row(m) for m in outcomes])
     outcome = RunOutcome(run_dir, mode, outcomes, warnings, result.interrupted)
     if plots:
-        from .drawing import draw_outputs  # matplotlib only when figures are wanted
+        from .figures.standard import (
+            draw_outputs,  # matplotlib only when figures are wanted
+        )
 
         try:
             outcome.plot_error = draw_outputs(run_dir, member_dirs, mode)

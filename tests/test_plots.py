@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from gdlab import path_plots, plots
+from gdlab.figures import curves, paths, style
 from gdlab.errors import GdlabError
 from gdlab.problems.landscape import Landscape
-from gdlab.series import Series
+from gdlab.outputs.series import Series
 
 pytestmark = pytest.mark.filterwarnings("error")  # "no matplotlib warnings" is part of the contract
 
@@ -109,7 +109,7 @@ def within(lim, window, factor) -> bool:
 def test_landscape_plots_write_png_within_bounded_axes(kind, problem, bowl_members, parabola_members, drawn,
                                                        tmp_path):
     landscape, members = (BOWL, bowl_members) if problem == "bowl" else (PARABOLA, parabola_members)
-    out = getattr(path_plots, kind)(members, landscape, tmp_path / "sub" / f"{kind}.png", title="t")
+    out = getattr(paths, kind)(members, landscape, tmp_path / "sub" / f"{kind}.png", title="t")
     assert out == tmp_path / "sub" / f"{kind}.png"
     assert_png(out)
     (fig,) = drawn
@@ -126,9 +126,9 @@ def test_landscape_plots_write_png_within_bounded_axes(kind, problem, bowl_membe
 @pytest.mark.parametrize("problem", ["bowl", "parabola"])
 def test_loss_curves_write_png(problem, bowl_members, parabola_members, tmp_path):
     members = bowl_members if problem == "bowl" else parabola_members
-    assert_png(plots.loss_curves(members, tmp_path / "loss.png", title="loss"))
-    assert_png(plots.loss_curves(members, tmp_path / "smooth.png", smooth=5, logy=True))
-    assert_png(plots.loss_curves(members, tmp_path / "lin.png", logy=False))
+    assert_png(curves.loss_curves(members, tmp_path / "loss.png", title="loss"))
+    assert_png(curves.loss_curves(members, tmp_path / "smooth.png", smooth=5, logy=True))
+    assert_png(curves.loss_curves(members, tmp_path / "lin.png", logy=False))
 
 
 def test_loss_axis_not_flattened_by_a_member_near_overflow(drawn, tmp_path):
@@ -137,8 +137,8 @@ def test_loss_axis_not_flattened_by_a_member_near_overflow(drawn, tmp_path):
     calm[10:13] = np.nan  # missing values
     wild = np.concatenate([10.0 * 10.0 ** (12.0 * step[:25]), [np.inf], np.full(14, np.nan)])  # up to 1e298
     members = [Series("calm", step, calm), Series("wild", step, wild, "diverged", 25)]
-    plots.loss_curves(members, tmp_path / "log.png")
-    plots.loss_curves(members, tmp_path / "lin.png", logy=False)
+    curves.loss_curves(members, tmp_path / "log.png")
+    curves.loss_curves(members, tmp_path / "lin.png", logy=False)
     (log_ax,), (lin_ax,) = drawn[0]["axes"], drawn[1]["axes"]
     assert log_ax["yscale"] == "log" and log_ax["ylim"][1] < 10 * 100 * 10  # calm max · two decades · padding
     assert lin_ax["yscale"] == "linear" and lin_ax["ylim"][1] < 30
@@ -150,19 +150,19 @@ def test_loss_curves_columns_and_linear_accuracy(drawn, tmp_path):
     acc[::50] = np.linspace(0.1, 0.95, 6)  # evaluated every 50 steps only
     s = Series("adam", step, np.exp(-step / 50), columns={"epoch": step / 100, "val_accuracy": acc,
                                                            "wall_time": step * 0.01})
-    plots.loss_curves([s], tmp_path / "acc.png", x="epoch", y="val_accuracy")
-    plots.loss_curves([s], tmp_path / "wall.png", x="wall_time")
+    curves.loss_curves([s], tmp_path / "acc.png", x="epoch", y="val_accuracy")
+    curves.loss_curves([s], tmp_path / "wall.png", x="wall_time")
     assert drawn[0]["axes"][0]["yscale"] == "linear"
     assert drawn[1]["axes"][0]["yscale"] == "log"  # exp(-6): more than 1.5 decades
     with pytest.raises(GdlabError, match="val_loss"):
-        plots.loss_curves([s], tmp_path / "missing.png", y="val_loss")
+        curves.loss_curves([s], tmp_path / "missing.png", y="val_loss")
 
 
 def test_member_keeps_its_colour_in_every_plot(bowl_members, drawn, tmp_path):
-    plots.loss_curves(bowl_members, tmp_path / "loss.png")
-    path_plots.trajectories(bowl_members, BOWL, tmp_path / "traj.png")
-    path_plots.small_multiples(bowl_members, BOWL, tmp_path / "grid.png")
-    expected = [plots.colour(i) for i in range(len(bowl_members))]
+    curves.loss_curves(bowl_members, tmp_path / "loss.png")
+    paths.trajectories(bowl_members, BOWL, tmp_path / "traj.png")
+    paths.small_multiples(bowl_members, BOWL, tmp_path / "grid.png")
+    expected = [style.colour(i) for i in range(len(bowl_members))]
     assert drawn[0]["axes"][0]["colours"] == expected
     assert drawn[1]["axes"][0]["colours"][: len(expected)] == expected  # then start and minimum markers
     assert [ax["all_colours"][0] for ax in drawn[2]["axes"]] == expected  # panels carry no legend labels
@@ -173,18 +173,18 @@ def test_member_keeps_its_colour_in_every_plot(bowl_members, drawn, tmp_path):
 def test_view_window_takes_in_near_points_and_caps_far_ones(bowl_members):
     base = np.array(BOWL.window)
     width = base[:, 1] - base[:, 0]
-    view = path_plots.view_window(bowl_members, BOWL, margin=0.0)
+    view = paths.view_window(bowl_members, BOWL, margin=0.0)
     assert np.all(view[:, 0] <= base[:, 0]) and np.all(view[:, 1] >= base[:, 1])
-    assert np.all(view[:, 0] >= base[:, 0] - plots.REACH * width)
-    assert np.all(view[:, 1] <= base[:, 1] + plots.REACH * width)
+    assert np.all(view[:, 0] >= base[:, 0] - style.REACH * width)
+    assert np.all(view[:, 1] <= base[:, 1] + style.REACH * width)
     assert view[1, 0] < -3.5  # gd lr 0.6 visits x2 ≈ -3.9, within reach: the view takes it in
-    assert np.allclose(path_plots.view_window([], BOWL, margin=0.0), base)
+    assert np.allclose(paths.view_window([], BOWL, margin=0.0), base)
 
 
 def test_contour_levels_are_geometric_above_the_minimum():
     xx, yy = np.meshgrid(np.linspace(-2, 2, 200), np.linspace(-1, 3, 200))
     z = (1 - xx) ** 2 + 100 * (yy - xx**2) ** 2
-    levels = path_plots.contour_levels(z, 0.0)
+    levels = paths.contour_levels(z, 0.0)
     assert np.all(np.diff(levels) > 0) and levels[0] > 0
     assert np.allclose(np.diff(np.log(levels)), np.log(levels[1] / levels[0]))  # equal ratios
     assert levels[-1] / levels[0] >= 100  # both the valley floor and the walls get lines
@@ -192,17 +192,17 @@ def test_contour_levels_are_geometric_above_the_minimum():
 
 def test_moving_average_skips_nan_and_keeps_length():
     y = np.array([1.0, 1.0, np.nan, 1.0, 1.0, 1.0])
-    out = plots.moving_average(y, 3)
+    out = curves.moving_average(y, 3)
     assert out.shape == y.shape and np.isnan(out[2]) and np.allclose(out[~np.isnan(out)], 1.0)
     ramp = np.arange(10.0)
-    assert np.allclose(plots.moving_average(ramp, 3)[1:-1], ramp[1:-1])  # centred: no lag
-    assert np.array_equal(plots.moving_average(ramp, 0), ramp)
+    assert np.allclose(curves.moving_average(ramp, 3)[1:-1], ramp[1:-1])  # centred: no lag
+    assert np.array_equal(curves.moving_average(ramp, 0), ramp)
 
 
 def test_member_label_tells_the_fate():
     s = Series("sgd", [0, 1], [1.0, np.inf], status="diverged", diverged_at=1)
-    assert plots.member_label(s) == "sgd (diverged at step 1)"
-    assert plots.member_label(Series("adam", [0], [1.0], status="interrupted")) == "adam (interrupted)"
+    assert style.member_label(s) == "sgd (diverged at step 1)"
+    assert style.member_label(Series("adam", [0], [1.0], status="interrupted")) == "adam (interrupted)"
 
 
 def test_series_coerces_and_checks():
@@ -217,6 +217,6 @@ def test_series_coerces_and_checks():
 
 
 def test_series_module_does_not_import_matplotlib():
-    code = "import sys, gdlab.series; print('matplotlib' in sys.modules)"
+    code = "import sys, gdlab.outputs.series; print('matplotlib' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False", r.stdout + r.stderr

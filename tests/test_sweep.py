@@ -13,7 +13,7 @@ from gdlab.cli import app
 from gdlab.errors import ConfigError
 from gdlab.config.grid import grid_axes, member_indices, member_labels, parse_grid_option
 from gdlab.runner import run_config
-from gdlab.sweep import run_sweep
+from gdlab.sweeps.runner import run_sweep
 
 from .conftest import bowl_config
 

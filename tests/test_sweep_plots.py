@@ -8,7 +8,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 
-from gdlab import sweep_plots as sp
+from gdlab.figures import sweeps as sp
 
 pytestmark = pytest.mark.filterwarnings("error")  # "no matplotlib warnings" is part of the contract
 
@@ -211,13 +211,6 @@ def test_degenerate_inputs_do_not_crash(case, tmp_path):
         ny = 3 if n > 1 else 1
         assert_png(sp.sweep_heatmap(v, v[:ny], np.tile(loss, (ny, 1)), np.tile(flags, (ny, 1)), "lr", "momentum",
                                     tmp_path / "heat.png"))
-
-
-def test_sweep_output_finds_the_sweep_figures():
-    from gdlab import plots
-
-    module = plots if hasattr(plots, "sweep_curve") else sp
-    assert callable(module.sweep_curve) and callable(module.sweep_heatmap)
 
 
 def test_big_sweep_draws_thinned_rasterized_dots_with_every_minimum(drawn, tmp_path):

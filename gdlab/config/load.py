@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checker import Checker, show, without_key
 from ..errors import ConfigError
 from ..problems.spec import ProblemSpec
 from ..registry import signature_defaults
+from .checker import Checker, show, without_key
 from .yamlio import KeyPath, apply_override, load_yaml, parse_assignment
 
 TOP_KEYS = ("name", "problem", "optimizer", "optimizers", "schedule", "steps", "epochs", "log_every",

@@ -10,8 +10,8 @@
 A new optimizer is a factory registered with `@OPTIMIZERS.register(name, one-line rule)` in one of these modules.
 """
 
+from . import adam_family, adaptive, sgd  # noqa: E402,F401  (registration order = the order of `gdlab list`)
 from .base import OPTIMIZERS, Optimizer, exact_map
-from . import sgd, adaptive, adam_family  # noqa: E402,F401  (registration order = the order of `gdlab list`)
 from .ranges import check_hparams
 
 __all__ = ["OPTIMIZERS", "Optimizer", "check_hparams", "exact_map"]

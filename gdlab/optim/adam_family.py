@@ -12,7 +12,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import OPTIMIZERS, Optimizer, decoupled, descend, ema, hp, l2, lr_at, ones, exact_map
+from .base import (
+    OPTIMIZERS,
+    Optimizer,
+    decoupled,
+    descend,
+    ema,
+    exact_map,
+    hp,
+    l2,
+    lr_at,
+    ones,
+)
 
 
 class AdamState(NamedTuple):

@@ -6,7 +6,6 @@ from typing import Any, Callable
 
 from .base import OPTIMIZERS
 
-
 # One table by hyperparameter name: (accepts(value), what is accepted).
 _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "lr": (lambda x: x > 0, "must be > 0"),

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from .base import exact_map
 from ..registry import Registry
+from .base import exact_map
 
 SCHEDULES = Registry("schedule")
 

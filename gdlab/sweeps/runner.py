@@ -15,16 +15,16 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__
-from .config import Config, load_config, member_config, validate
-from .engine import GroupSpec, as_index, make_schedule, run_stack
-from .errors import ConfigError
-from .config.grid import Axis, grid_axes, member_indices, member_labels
-from .problems.objectives import make_objective
-from .problems.build import build_problem
-from .problems.toy import ToyProblem
-from .rundir import create_run_dir, write_json, write_yaml
-from .config.yamlio import apply_override
+from ..config import Config, load_config, member_config, validate
+from ..config.grid import Axis, grid_axes, member_indices, member_labels
+from ..config.yamlio import apply_override
+from ..engine import GroupSpec, as_index, make_schedule, run_stack
+from ..errors import ConfigError
+from ..outputs.rundir import create_run_dir, write_json, write_yaml
+from ..problems.build import build_problem
+from ..problems.objectives import make_objective
+from ..problems.toy import ToyProblem
+from ..version import __version__
 
 STATUS_NOT_RUN = "not_run"  # members of stacks that an interrupt kept from starting
 
@@ -140,11 +140,30 @@ def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] 
             break
     labels = member_labels(cfg.optimizers[0].name, axes, idx)
     outcome = SweepOutcome(run_dir, axes, labels, status, final, best, diverged_at, steps_run, wall, [], interrupted)
-    from .sweep_output import write_sweep_outputs  # formatting and figures only once the numbers exist
+    from ..outputs.sweep_dir import (
+        write_sweep_files,  # formatting only once the numbers exist
+    )
 
-    write_sweep_outputs(outcome, idx, history, plots=plots)
+    write_sweep_files(outcome, history)
+    if plots:
+        _draw(outcome, idx, history)
     write_json(run_dir / "summary.json", _summary(outcome, cfg, base))
     return outcome
+
+
+def _draw(outcome: SweepOutcome, idx: np.ndarray, history: History) -> None:
+    """The sweep figures; a failure or Ctrl-C is reported, not raised (the numbers are on disk already)."""
+    from ..figures.standard import (
+        draw_sweep_figures,  # matplotlib only when figures are wanted
+    )
+
+    try:
+        draw_sweep_figures(outcome, idx, history)
+    except Exception as exc:  # noqa: BLE001 - the numbers are on disk; report the figure problem
+        outcome.plot_error = f"plots could not be drawn: {type(exc).__name__}: {exc}"
+    except KeyboardInterrupt:
+        outcome.plot_error = f"plots not drawn (interrupted); draw them with: gdlab plot {outcome.run_dir}"
+        outcome.interrupted = True
 
 
 class _Slice:

@@ -1,91 +1,17 @@
-"""Figures: the shared style (colours, legends, saving) and loss curves.
-
-With path_plots.py and sweep_plots.py, which build on it, the only modules in gdlab that import matplotlib;
-import them lazily. Every public function draws one figure,
-writes it as a PNG to `out` and returns the path. Figures are built as bare `Figure` objects (no pyplot), so
-nothing is left open in a global figure registry and nothing is ever shown.
-"""
+"""Loss curves: one or more members' metric against steps or epochs, with smoothing and robust limits."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-
-import matplotlib
-
-# Agg for the command line; a notebook that already has pyplot (and its own backend) is left alone.
-if "matplotlib.pyplot" not in sys.modules:
-    matplotlib.use("Agg")
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-from .errors import GdlabError
-from .series import Series
+from ..errors import GdlabError
+from ..outputs.series import Series
+from .style import AXIS_LABELS, DPI, FIGSIZE, colour, legend, member_label, save
 
-# Colour i belongs to member i in every figure (tab10, a qualitative palette that survives projectors).
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-FIGSIZE = (7.0, 4.5)  # inches: readable on a lecture slide
-DPI = 150
-REACH = 0.5  # a path may widen the view by at most this fraction of the window on each side
-AXIS_LABELS = {
-    "step": "step", "epoch": "epoch", "wall_time": "wall time (s)", "loss": "loss",
-    "val_loss": "validation loss", "val_accuracy": "validation accuracy", "train_loss": "training loss",
-    "batch_loss": "mini-batch loss", "grad_norm": "gradient norm", "lr": "learning rate",
-}
-_START = dict(marker="o", markersize=8, markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.5)
-_STAR = dict(marker="*", markersize=15, markerfacecolor="gold", markeredgecolor="black", markeredgewidth=0.8)
-
-
-def colour(i: int) -> str:
-    """The colour of member i (the palette repeats after ten members)."""
-    return PALETTE[i % len(PALETTE)]
-
-
-def member_label(s: Series) -> str:
-    """The legend label, with the member's fate when it did not complete."""
-    if s.status == "diverged":
-        return f"{s.label} (diverged" + (f" at step {s.diverged_at})" if s.diverged_at is not None else ")")
-    return f"{s.label} (interrupted)" if s.status == "interrupted" else s.label
-
-
-def _legend(fig: Figure, ax, *, inside: bool, below: bool = False) -> None:
-    """Inside the axes ('best') for a few short entries when allowed; otherwise outside: at the right while the
-    labels are short enough to leave the axes most of the width, below when they are not or when `below`
-    (a wide, short axes would leave a legend at its side taller than itself)."""
-    handles, labels = ax.get_legend_handles_labels()
-    if not labels:
-        return
-    longest = max(map(len, labels))
-    if inside and len(labels) <= 6 and longest <= 40:
-        ax.legend(loc="best", fontsize=9, framealpha=0.9)
-    elif longest <= 42 and not below:
-        # anchored to the axes, not the figure: an equal-aspect axes narrower than the figure keeps its legend
-        # beside it instead of across a band of empty space
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=9,
-                  frameon=False)
-    else:
-        fig.legend(handles, labels, loc="outside lower center", ncols=2 if longest <= 50 else 1, fontsize=9,
-                   frameon=False)
-
-
-def _save(fig: Figure, out, *, tight: bool = True) -> Path:
-    """Write `fig` as a PNG. tight: crop to the drawn box (fixed-aspect axes leave bands of empty figure, and
-    constrained layout can push a label past the edge of a figure with an equal-aspect axes and an outside
-    legend); it costs a second rendering, which figures laid out by constrained layout alone do without."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if tight:
-        fig.savefig(out, dpi=DPI, bbox_inches="tight", pad_inches=0.08)
-    else:
-        fig.savefig(out, dpi=DPI)
-    fig.clear()  # no pyplot registry to close from; drop the artists now rather than at garbage collection
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- loss curves
 
 def moving_average(y: np.ndarray, window: int) -> np.ndarray:
     """Centred moving average over `window` points that skips nan and shrinks at the ends (no lag, no edge dip)."""
@@ -149,7 +75,7 @@ def value_limits(curves: list[np.ndarray], wild: list[bool], log: bool) -> tuple
     return lo - pad, hi + pad
 
 
-def _wants_log(curves: list[np.ndarray], y: str) -> bool:
+def wants_log(curves: list[np.ndarray], y: str) -> bool:
     if "accuracy" in y:
         return False
     values = np.concatenate([c[np.isfinite(c)] for c in curves] or [np.array([])])
@@ -163,7 +89,7 @@ def loss_curves(series: list[Series], out, *, x: str = "step", y: str = "loss", 
     """One line per member of metric `y` against `x`; log y axis when the values span > 1.5 decades."""
     curves = [_curve(s, x, y) for s in series]
     shown = [moving_average(ys, smooth) if smooth > 1 else ys for _, ys, _ in curves]
-    log = _wants_log(shown, y) if logy is None else bool(logy)
+    log = wants_log(shown, y) if logy is None else bool(logy)
     ylim = value_limits(shown, [s.status == "diverged" for s in series], log)
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
@@ -176,10 +102,10 @@ def loss_curves(series: list[Series], out, *, x: str = "step", y: str = "loss", 
     width = 1.0 if any(_noisy(ys) for ys in shown) else 1.8  # thick noisy lines merge into a band
     for i, (s, (xs, raw, sparse), ys) in enumerate(zip(series, curves, shown)):
         if smooth > 1:  # the raw curve stays visible, faint, so smoothing hides nothing
-            ax.plot(xs, _tame(raw, ylim, log), color=colour(i), alpha=0.25, linewidth=0.8, zorder=2,
+            ax.plot(xs, tame(raw, ylim, log), color=colour(i), alpha=0.25, linewidth=0.8, zorder=2,
                     in_layout=False)
         dots = dict(marker="o", markersize=3.5) if sparse and len(ys) <= 60 else {}  # show where evaluations are
-        ax.plot(xs, _tame(ys, ylim, log), color=colour(i), linewidth=width, label=member_label(s), zorder=3,
+        ax.plot(xs, tame(ys, ylim, log), color=colour(i), linewidth=width, label=member_label(s), zorder=3,
                 in_layout=False, **dots)  # clipped to the axes: the layout need not measure thousands of points
         if s.status == "diverged":
             _mark_end(ax, xs, ys, colour(i), ylim)
@@ -190,8 +116,8 @@ def loss_curves(series: list[Series], out, *, x: str = "step", y: str = "loss", 
     ax.grid(True, which="major", alpha=0.3)
     if title:
         ax.set_title(title)
-    _legend(fig, ax, inside=True)
-    return _save(fig, out, tight=False)
+    legend(fig, ax, inside=True)
+    return save(fig, out, tight=False)
 
 
 def _noisy(ys: np.ndarray) -> bool:
@@ -200,7 +126,7 @@ def _noisy(ys: np.ndarray) -> bool:
     return ys.size >= 100 and turns.mean() > 1 / 3
 
 
-def _tame(ys: np.ndarray, ylim: tuple[float, float], log: bool) -> np.ndarray:
+def tame(ys: np.ndarray, ylim: tuple[float, float], log: bool) -> np.ndarray:
     """Values far beyond the axes pulled in to a thousand axis-heights away (within 1e±300): the visible part of
     each line is unchanged to the eye, and the renderer never sees coordinates near overflow."""
     if log:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from .drawing import draw_figures, landscape_of
-from .errors import ConfigError
-from .rundir import is_run_dir, load_series
+from ..errors import ConfigError
+from ..outputs.rundir import is_run_dir, load_series
+from ..outputs.sweep_dir import is_sweep_dir
+from .standard import draw_figures, landscape_of, redraw_sweep
 
 
 def member_dirs_of(path: Path) -> list[Path]:
@@ -40,8 +41,6 @@ def _problem_of(d: Path) -> dict:
 
 
 def replot(run_dirs: list[Path], *, kind: str, output: Path | None, smooth: int) -> list[Path]:
-    from .sweep_output import is_sweep_dir, redraw_sweep
-
     sweeps = [Path(r) for r in run_dirs if is_sweep_dir(Path(r))]
     if sweeps:
         if len(sweeps) < len(run_dirs) or output is not None:

@@ -1,7 +1,7 @@
 """Figures of paths over a loss surface: one overlay of every member (`trajectories`) and a grid of small
 multiples (`small_multiples`, DLFS's 2x2 figure), for problems of one or two parameters.
 
-Imported lazily, like gdlab.plots (matplotlib); the shared style (colours, legend placement, saving) is there.
+Imported lazily (matplotlib); the shared style (colours, legend placement, saving) is in figures.style.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .plots import _START, _STAR, DPI, FIGSIZE, REACH, _legend, _save, colour, member_label
-from .problems.landscape import Landscape
-from .series import Series
+from ..outputs.series import Series
+from ..problems.landscape import Landscape
+from .style import DPI, FIGSIZE, REACH, STAR, START, colour, legend, member_label, save
 
 
 def _leading_finite(a: np.ndarray) -> np.ndarray:
@@ -159,11 +159,11 @@ def _landscape_axes(ax, landscape: Landscape, view: np.ndarray, members: list[tu
             starts.append(s.path[0])
     for k, x0 in enumerate(np.unique(np.array(starts), axis=0) if starts else []):
         xy = (x0[0], _evaluate(landscape, x0[None, :])[0]) if one_d else tuple(x0)
-        ax.plot(*xy, linestyle="none", zorder=5, label="start" if labels and k == 0 else None, **_START)
+        ax.plot(*xy, linestyle="none", zorder=5, label="start" if labels and k == 0 else None, **START)
     if landscape.minimiser is not None:
         m = landscape.minimiser
         xy = (m[0], _evaluate(landscape, m[None, :])[0]) if one_d else (m[0], m[1])
-        ax.plot(*xy, linestyle="none", zorder=5, label="minimum" if labels else None, **_STAR)
+        ax.plot(*xy, linestyle="none", zorder=5, label="minimum" if labels else None, **STAR)
     ax.set_xlim(*box[0])
     ax.set_ylim(*box[1])
     if one_d:
@@ -189,8 +189,8 @@ def trajectories(series: list[Series], landscape: Landscape, out, *, title: str 
     _landscape_axes(ax, landscape, view, list(enumerate(series)))
     ax.set_title(title or landscape.title)
     wide = landscape.dim == 2 and _equal_aspect(view) and np.ptp(view[0]) > 1.4 * np.ptp(view[1])
-    _legend(fig, ax, inside=False, below=wide)
-    return _save(fig, out)
+    legend(fig, ax, inside=False, below=wide)
+    return save(fig, out)
 
 
 def _panel_size(view: np.ndarray, max_w: float = 3.6, max_h: float = 2.6) -> tuple[float, float]:
@@ -223,7 +223,7 @@ def small_multiples(series: list[Series], landscape: Landscape, out, *, title: s
             ax.set_ylabel("")
     if title or landscape.title:
         fig.suptitle(title or landscape.title)
-    fig.legend(handles=[Line2D([], [], linestyle="none", label="start", **_START),
-                        Line2D([], [], linestyle="none", label="minimum", **_STAR)],
+    fig.legend(handles=[Line2D([], [], linestyle="none", label="start", **START),
+                        Line2D([], [], linestyle="none", label="minimum", **STAR)],
                loc="outside lower center", ncols=2, fontsize=9, frameon=False)
-    return _save(fig, out)
+    return save(fig, out)

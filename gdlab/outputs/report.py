@@ -8,7 +8,13 @@ from typing import Callable, Iterator
 
 from rich import box
 from rich.console import Console, Group
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -139,17 +145,17 @@ def catalogue(kind: str) -> Table:
 
 def _registry(kind: str):
     if kind == "objectives":
-        from .problems.objectives import OBJECTIVES as reg
+        from ..problems.objectives import OBJECTIVES as reg
     elif kind == "optimizers":
-        from .optim import OPTIMIZERS as reg
+        from ..optim import OPTIMIZERS as reg
     elif kind == "schedules":
-        from .optim.schedules import SCHEDULES as reg
+        from ..optim.schedules import SCHEDULES as reg
     elif kind == "datasets":
-        from .problems.datasets import DATASETS as reg
+        from ..problems.datasets import DATASETS as reg
     elif kind == "models":
-        from .problems.models import MODELS as reg
+        from ..problems.models import MODELS as reg
     else:
-        from .problems.losses import LOSSES as reg
+        from ..problems.losses import LOSSES as reg
     return reg
 
 

@@ -1,6 +1,6 @@
 """Sweep figures: final loss against a swept value, and a heat map over two swept keys.
 
-Drawn with the shared helpers of `plots` (palette, FIGSIZE/DPI, axis limits, legend, saving) and, like them, as
+Drawn with the shared style (figures.style) (palette, FIGSIZE/DPI, axis limits, legend, saving) and, like them, as
 bare `Figure` objects. Sweeps of 100,000 members are normal: everything here is vectorized (no loop over
 members or values), scatter points are rasterized and thinned, and the per-value minima are always drawn.
 """
@@ -17,7 +17,8 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from .plots import _STAR, AXIS_LABELS, DPI, FIGSIZE, _legend, _save, _tame, _wants_log, colour, value_limits
+from .curves import tame, value_limits, wants_log
+from .style import AXIS_LABELS, DPI, FIGSIZE, STAR, colour, legend, save
 
 LOG_DECADES = 1.5  # a positive grid (or range of losses) wider than this many decades gets a log axis
 BLOWUP = 10.0  # a member "blows up" when it ends this many times worse than the worst calm member ...
@@ -205,7 +206,7 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
     k = _edge_index(best, lost, rising_tail)
     edge = None if k is None else float(u[k])
 
-    logx, logy = log_axis(u), _wants_log([loss[ok]], "loss")
+    logx, logy = log_axis(u), wants_log([loss[ok]], "loss")
     calm_best = best[: k if k is not None else None]
     ylim = value_limits([calm_best[np.isfinite(calm_best)], loss[ok]], [False, True], logy) if ok.any() else (0, 1)
 
@@ -224,20 +225,20 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
         for g, name in enumerate(names):
             mine = np.flatnonzero(gid == g)
             gu, gb, _, _ = best_per_value(v[mine], loss[mine], div[mine])
-            ax.plot(gu, _tame(gb, ylim, logy), color=colour(g), linewidth=1.3, label=name, zorder=3)
+            ax.plot(gu, tame(gb, ylim, logy), color=colour(g), linewidth=1.3, label=name, zorder=3)
     elif shared and ok.any():
         dots = _thin(np.flatnonzero(ok), arg[np.isfinite(best)])
-        ax.scatter(v[dots], _tame(loss[dots], ylim, logy), s=5, color=colour(0), alpha=0.18, linewidths=0,
+        ax.scatter(v[dots], tame(loss[dots], ylim, logy), s=5, color=colour(0), alpha=0.18, linewidths=0,
                    rasterized=True, zorder=2, label=f"each member ({ok.sum():,})" if dots.size == ok.sum() else
                    f"members ({dots.size:,} of {ok.sum():,} drawn)")
     line = dict(color="black", linewidth=2.0) if groups is not None else dict(color=colour(0), linewidth=1.8)
     few = dict(marker="o", markersize=3.5) if u.size <= 60 else {}
-    ax.plot(u, _tame(best, ylim, logy), zorder=4, label="best over the other keys" if shared else None,
+    ax.plot(u, tame(best, ylim, logy), zorder=4, label="best over the other keys" if shared else None,
             **line, **few)
 
     if np.isfinite(best).any():
         b = int(np.nanargmin(best))
-        ax.plot([u[b]], [best[b]], linestyle="none", zorder=6, **_STAR,
+        ax.plot([u[b]], [best[b]], linestyle="none", zorder=6, **STAR,
                 label=f"lowest {best[b]:.3g} at {key} = {u[b]:.3g}")
     else:
         ax.text(0.5, 0.5, "every member diverged" if div.all() else "no finite final loss", transform=ax.transAxes,
@@ -259,8 +260,8 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
         ax.set_title(title)
     # below the axes: a cloud of members leaves no free corner, and matplotlib's search for the emptiest corner
     # ("best") counts every point of it (half a second with 100,000 members)
-    _legend(fig, ax, inside=shared is False and v.size <= 1000, below=True)
-    return _save(fig, out, tight=False)
+    legend(fig, ax, inside=shared is False and v.size <= 1000, below=True)
+    return save(fig, out, tight=False)
 
 
 def _spread(ax, xs: np.ndarray, slots: int = 50) -> np.ndarray:
@@ -367,7 +368,7 @@ def sweep_heatmap(x_values: np.ndarray, y_values: np.ndarray, final_loss: np.nda
         bar = fig.colorbar(mesh, ax=ax, extend="max" if capped else "neither", pad=0.02)
         bar.set_label("final loss")
         i, j = np.unravel_index(np.argmin(np.where(ok, z, np.inf)), z.shape)
-        handles.append(ax.plot([xv[j]], [yv[i]], linestyle="none", zorder=5, **_STAR,
+        handles.append(ax.plot([xv[j]], [yv[i]], linestyle="none", zorder=5, **STAR,
                                label=f"lowest {z[i, j]:.3g} at {x_key} = {xv[j]:.3g}, {y_key} = {yv[i]:.3g}")[0])
     else:
         ax.text(0.5, 0.5, "every member diverged" if dv.all() else "no finite final loss", transform=ax.transAxes,
@@ -393,4 +394,4 @@ def sweep_heatmap(x_values: np.ndarray, y_values: np.ndarray, final_loss: np.nda
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=9,
                    frameon=False)
-    return _save(fig, out, tight=False)
+    return save(fig, out, tight=False)

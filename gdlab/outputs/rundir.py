@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .errors import ConfigError, GdlabError
+from ..errors import ConfigError, GdlabError
 from .series import Series
 
 METRIC_COLUMNS = ("step", "epoch", "loss", "grad_norm", "lr")
