@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from . import signals
 from .errors import ConfigError, GdlabError
 
 app = typer.Typer(
@@ -28,7 +29,6 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 LIST_KINDS = ("objectives", "datasets", "models", "losses", "optimizers", "schedules")
-EXIT_INTERRUPTED = 130
 
 ConfigArg = typer.Argument(..., help="YAML config file.", show_default=False)
 SetOpt = typer.Option([], "--set", help="Override a config key: --set optimizer.lr=0.6 (value parsed as YAML).")
@@ -46,9 +46,30 @@ def error_boundary() -> Iterator[None]:
         label = "config error" if isinstance(exc, ConfigError) else "error"
         err.print(f"[bold red]{label}:[/] {escape(str(exc))}")
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM before a run directory exists (or in `plot`)
         err.print("[yellow]interrupted[/]")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(signals.exit_code(getattr(exc, "signum", None))) from None
+    except SystemExit as exc:  # code gdlab ran (a plugin) called sys.exit: that is not gdlab finishing
+        err.print(f"[bold red]error:[/] a plugin called sys.exit({escape(repr(exc.code))}) before gdlab finished; "
+                  "no results were completed")
+        raise typer.Exit(1) from None
+
+
+def _holding_notice(signum: int) -> None:
+    err.print("[yellow]interrupted:[/] finishing writing the results first (a third Ctrl-C stops at once and "
+              "leaves them incomplete)")
+
+
+def _finish(outcome, what: str) -> None:
+    """The run directory as the last line of stdout, then the exit code: 1 when its figures could not be
+    written, 130 / 143 when it was interrupted."""
+    out.print(str(outcome.run_dir), markup=False)
+    if outcome.output_error:
+        err.print(f"[bold red]error:[/] {escape(outcome.output_error)}")
+        raise typer.Exit(1)
+    if outcome.interrupted:
+        err.print(f"[yellow]interrupted:[/] {what}")
+        raise typer.Exit(signals.exit_code())
 
 
 @app.command()
@@ -76,13 +97,13 @@ def compare(config: Path = ConfigArg,
 
 def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None, quiet: bool, mode: str,
              select: list[str] | None = None) -> None:
-    from .allocator import keep_freed_memory
-    from .config import load_config
-    from .outputs import report
-    from .runner import run_config
-
-    keep_freed_memory()
     with error_boundary():
+        from .allocator import keep_freed_memory
+        from .config import load_config
+        from .outputs import report
+        from .runner import run_config
+
+        keep_freed_memory()
         cfg = load_config(config, overrides, select_optimizers=select)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
             outcome = run_config(cfg, out=out_dir, mode=mode, seed=seed, progress=bars.steps,
@@ -95,10 +116,7 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
             out.print(report.summary_table(outcome))
             for line in report.prediction_lines(outcome):
                 out.print(line, markup=False)
-        out.print(str(outcome.run_dir), markup=False)
-        if outcome.interrupted:
-            err.print("[yellow]interrupted:[/] metrics and summary so far are in the run directory")
-            raise typer.Exit(EXIT_INTERRUPTED)
+        _finish(outcome, "metrics and summary so far are in the run directory")
 
 
 @app.command()
@@ -107,22 +125,19 @@ def sweep(config: Path = ConfigArg,
                                           "repeat for a product grid."),
           set_: List[str] = SetOpt, out_dir: Path = OutOpt, quiet: bool = QuietOpt) -> None:
     """Run a grid of hyperparameters as one vectorized stack."""
-    from .allocator import keep_freed_memory
-    from .outputs import report
-    from .sweeps.runner import run_sweep
-
-    keep_freed_memory()
     with error_boundary():
+        from .allocator import keep_freed_memory
+        from .outputs import report
+        from .sweeps.runner import run_sweep
+
+        keep_freed_memory()
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
             outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps)
         if outcome.plot_error:
             err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
         if not quiet:
             out.print(report.sweep_table(outcome))
-        out.print(str(outcome.run_dir), markup=False)
-        if outcome.interrupted:
-            err.print("[yellow]interrupted:[/] the members run so far are in the sweep directory")
-            raise typer.Exit(EXIT_INTERRUPTED)
+        _finish(outcome, "the members run so far are in the sweep directory")
 
 
 @app.command()
@@ -133,9 +148,9 @@ def plot(run_dirs: List[Path] = typer.Argument(..., help="Run or compare directo
                                                "(default: each run's plots/ folder)."),
          smooth: int = typer.Option(0, "--smooth", help="Moving-average window for noisy loss curves.")) -> None:
     """Redraw loss curves and trajectories from saved run directories."""
-    from .figures.replot import replot
-
     with error_boundary():
+        from .figures.replot import replot
+
         if kind not in ("loss", "trajectory", "all"):
             raise ConfigError(f"--kind {kind!r}: accepted: loss, trajectory, all")
         if smooth < 0:
@@ -147,9 +162,9 @@ def plot(run_dirs: List[Path] = typer.Argument(..., help="Run or compare directo
 @app.command("list")
 def list_(what: Optional[str] = typer.Argument(None, help=" | ".join(LIST_KINDS), show_default=False)) -> None:
     """List objectives, datasets, models, losses, optimizers or schedules with their defaults."""
-    from .outputs import report
-
     with error_boundary():
+        from .outputs import report
+
         if what is not None and what not in LIST_KINDS:
             from .registry import did_you_mean
 
@@ -161,15 +176,16 @@ def list_(what: Optional[str] = typer.Argument(None, help=" | ".join(LIST_KINDS)
 @app.command()
 def validate(config: Path = ConfigArg, set_: List[str] = SetOpt) -> None:
     """Check a config without running it."""
-    from .config import load_config
-    from .outputs import report
-
     with error_boundary():
+        from .config import load_config
+        from .outputs import report
+
         cfg = load_config(config, set_)
         out.print(report.describe_config(cfg))
 
 
 def main() -> None:
+    signals.install(notice=_holding_notice)  # SIGTERM as Ctrl-C; a Ctrl-C while results are written waits
     app()
 
 

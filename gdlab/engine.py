@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from . import signals
 from .optim import OPTIMIZERS
 from .optim.schedules import SCHEDULES
 
@@ -219,6 +220,7 @@ def run_stack(
     start = time.perf_counter()
     with np.errstate(all="ignore"):  # overflow in a diverging member is a result, not a warning
         try:
+            signals.check()  # a Ctrl-C held back while the run directory was made stops the loop before step 0
             for k in range(total):
                 loss, grad = problem.loss_and_grad(params, k)
                 finite = np.isfinite(loss)  # a non-finite gradient shows in the parameters after the update
@@ -251,27 +253,29 @@ def run_stack(
                 done = k + 1
                 if progress is not None and (k + 1) % progress_every == 0:
                     progress(done, total)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (gdlab.signals): keep what ran
             interrupted = True
-        params = fates.restore(params)
-        final_loss, final_grad = problem.final_loss(params)
-        final_metrics = problem.evaluate(params)
-        wall = time.perf_counter() - start
-        diverged_at = fates.diverged_at
-        end_ok = alive & np.isfinite(final_loss)
-        final_loss = np.where(end_ok | (diverged_at < 0), final_loss, fates.blowup["last_finite_loss"])
-        np.fmin(best, np.where(np.isfinite(final_loss), final_loss, np.inf), out=best)
-        if "train_loss" in final_metrics:  # datasets: the best whole-data loss, not the best mini-batch loss
-            _track_best(best_eval, final_metrics, alive | (diverged_at < 0))
-            best = np.fmin(best_eval, np.where(np.isfinite(final_loss), final_loss, np.inf))
-        if sink is not None:
-            end_step = done
-            if end_step != last_logged:
-                sink.log(end_step, problem.epoch(end_step), step_values(final_loss, final_grad, end_step + 1), alive)
-            if final_metrics and eval_every:
-                sink.log(end_step, problem.epoch(end_step), final_metrics, alive)
-            if path_every:
-                sink.path(end_step, params, alive)
+        with signals.held():  # the end point is computed and logged whole, whatever arrives now
+            params = fates.restore(params)
+            final_loss, final_grad = problem.final_loss(params)
+            final_metrics = problem.evaluate(params)
+            wall = time.perf_counter() - start
+            diverged_at = fates.diverged_at
+            end_ok = alive & np.isfinite(final_loss)
+            final_loss = np.where(end_ok | (diverged_at < 0), final_loss, fates.blowup["last_finite_loss"])
+            np.fmin(best, np.where(np.isfinite(final_loss), final_loss, np.inf), out=best)
+            if "train_loss" in final_metrics:  # datasets: the best whole-data loss, not the best mini-batch loss
+                _track_best(best_eval, final_metrics, alive | (diverged_at < 0))
+                best = np.fmin(best_eval, np.where(np.isfinite(final_loss), final_loss, np.inf))
+            if sink is not None:
+                end_step = done
+                if end_step != last_logged:
+                    sink.log(end_step, problem.epoch(end_step), step_values(final_loss, final_grad, end_step + 1),
+                             alive)
+                if final_metrics and eval_every:
+                    sink.log(end_step, problem.epoch(end_step), final_metrics, alive)
+                if path_every:
+                    sink.path(end_step, params, alive)
     if progress is not None and not interrupted:
         progress(done, total)
     status = ["diverged" if d >= 0 else ("interrupted" if interrupted else "completed") for d in diverged_at]

@@ -15,3 +15,8 @@ class ConfigError(GdlabError):
 
 class DataError(GdlabError):
     """Data that cannot be found, downloaded or read (exit code 1)."""
+
+
+class OutputError(GdlabError):
+    """A file that cannot be written (disk full, no permission, read-only folder) or a run directory that cannot be
+    read back (damaged, incomplete): exit code 1, one message naming the path and what is kept."""

@@ -12,14 +12,16 @@ from typing import Callable
 
 import numpy as np
 
+from . import signals
 from .config import Config, load_config, member_config
 from .engine import Member, StackResult, make_schedule, run_stack
-from .errors import ConfigError
+from .errors import ConfigError, OutputError
+from .outputs.files import create_dir
 from .outputs.rundir import (
     CsvSink,
     create_run_dir,
+    member_dir_names,
     path_every,
-    safe_name,
     write_csv_rows,
     write_json,
     write_yaml,
@@ -53,7 +55,8 @@ class RunOutcome:
     members: list[MemberOutcome]
     warnings: list[str]
     interrupted: bool
-    plot_error: str | None = None
+    plot_error: str | None = None  # the figures could not be drawn (a warning: the results are whole)
+    output_error: str | None = None  # the figures could not be written (disk full: exit 1, results kept)
 
 
 def run_config(
@@ -82,41 +85,58 @@ def run_config(
                             download_progress=download_progress)  # before any directory exists: missing
     # data must leave nothing behind
     warnings = stability_warnings(cfg.problem, cfg.optimizers)
-    run_dir = create_run_dir(out, cfg.name)
-    member_dirs = _member_dirs(run_dir, cfg, mode)
-    if mode == "compare":
-        write_yaml(run_dir / "config.yaml", cfg.resolved)
-    for d, o in zip(member_dirs, cfg.optimizers):
-        write_yaml(d / "config.yaml", member_config(cfg, o))
     members = [Member(o.label, o.name, o.hparams) for o in cfg.optimizers]
     total = problem.total_steps(cfg.steps, cfg.epochs)
-    sink = CsvSink(member_dirs, problem.dim, problem.metric_columns)
     eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
-    try:
-        result = run_stack(problem, members, steps=cfg.steps, epochs=cfg.epochs,
-                           schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, log_every=cfg.log_every,
-                           eval_every=eval_every, path_every=path_every(total) if problem.dim <= 10 else 0,
-                           sink=sink, progress=progress)
-    finally:
-        sink.close()
-    predictions = (problem.predict(result.final_params, np.asarray(cfg.predict)) if cfg.predict
-                   else np.zeros((len(members), 0, 0)))  # (R, n_inputs, K)
-    outcomes = _write_summaries(cfg, result, member_dirs, warnings, predictions)
-    if mode == "compare":
-        write_csv_rows(run_dir / "summary.csv", SUMMARY_COLUMNS + sorted(outcomes[0].metrics),
-                       [_summary_row(m) for m in outcomes])
-    outcome = RunOutcome(run_dir, mode, outcomes, warnings, result.interrupted)
-    if plots:
-        from .figures.standard import (
-            draw_outputs,  # matplotlib only when figures are wanted
-        )
-
+    with signals.held():  # Ctrl-C or SIGTERM stops the loop only; the directory's files are written whole
+        run_dir = create_run_dir(out, cfg.name)
+        member_dirs = _member_dirs(run_dir, cfg, mode)
+        if mode == "compare":
+            write_yaml(run_dir / "config.yaml", cfg.resolved)
+        for d, o in zip(member_dirs, cfg.optimizers):
+            write_yaml(d / "config.yaml", member_config(cfg, o))
+        sink = CsvSink(member_dirs, problem.dim, problem.metric_columns)
         try:
-            outcome.plot_error = draw_outputs(run_dir, member_dirs, mode)
-        except KeyboardInterrupt:  # Ctrl-C while drawing: the results are on disk, the figures can be redrawn
-            outcome.plot_error = f"plots not drawn (interrupted); draw them with: gdlab plot {run_dir}"
-            outcome.interrupted = True
+            with signals.allowed():
+                result = run_stack(problem, members, steps=cfg.steps, epochs=cfg.epochs,
+                                   schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, log_every=cfg.log_every,
+                                   eval_every=eval_every, path_every=path_every(total) if problem.dim <= 10 else 0,
+                                   sink=sink, progress=progress)
+        finally:
+            sink.close()
+        predictions = (problem.predict(result.final_params, np.asarray(cfg.predict)) if cfg.predict
+                       else np.zeros((len(members), 0, 0)))  # (R, n_inputs, K)
+        outcomes = _write_summaries(cfg, result, member_dirs, warnings, predictions)
+        if mode == "compare":
+            write_csv_rows(run_dir / "summary.csv", SUMMARY_COLUMNS + sorted(outcomes[0].metrics),
+                           [_summary_row(m) for m in outcomes])
+    outcome = RunOutcome(run_dir, mode, outcomes, warnings, result.interrupted or signals.pending())
+    if plots:
+        outcome.plot_error, outcome.output_error = _draw(run_dir, member_dirs, mode)
+        outcome.interrupted = outcome.interrupted or outcome.plot_error == _not_drawn(run_dir)
     return outcome
+
+
+def _not_drawn(run_dir: Path) -> str:
+    return f"plots not drawn (interrupted); draw them with: gdlab plot {run_dir}"
+
+
+def _draw(run_dir: Path, member_dirs: list[Path], mode: str) -> tuple[str | None, str | None]:
+    """(warning, error) of drawing the standard figures; the results are on disk already, so nothing is raised.
+
+    A signal held back while the results were written, or one arriving now, skips the figures (gdlab plot
+    redraws them); a full disk is an error (exit 1) that keeps the results.
+    """
+    from .figures.standard import draw_outputs  # matplotlib only when figures are wanted
+
+    try:
+        with signals.allowed():
+            signals.check()
+            return draw_outputs(run_dir, member_dirs, mode), None
+    except KeyboardInterrupt:
+        return _not_drawn(run_dir), None
+    except OutputError as exc:
+        return None, f"{exc}; the results are in {run_dir} (redraw the figures with gdlab plot {run_dir})"
 
 
 def _with_seed(cfg: Config, seed: int) -> Config:
@@ -129,15 +149,7 @@ def _with_seed(cfg: Config, seed: int) -> Config:
 def _member_dirs(run_dir: Path, cfg: Config, mode: str) -> list[Path]:
     if mode != "compare":
         return [run_dir]
-    dirs, used = [], set()
-    for o in cfg.optimizers:
-        name = safe_name(o.label)
-        while name in used:
-            name += "_"
-        used.add(name)
-        (run_dir / name).mkdir()
-        dirs.append(run_dir / name)
-    return dirs
+    return [create_dir(run_dir / name) for name in member_dir_names([o.label for o in cfg.optimizers])]
 
 
 def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warnings: list[str],

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import validate
+from ..errors import OutputError
+from ..outputs.files import real_dir
 from ..outputs.rundir import load_series
 from ..outputs.series import Series
 from ..problems.build import landscape
@@ -42,6 +44,8 @@ def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str) -> str | Non
                          metric_figures=mode != "compare")
         if mode == "compare":
             draw_figures(series, land, run_dir / "plots", title=name, grid=True)
+    except OutputError:  # a full disk or a folder gdlab may not write: the caller says so and exits 1
+        raise
     except Exception as exc:  # noqa: BLE001 - the run's data is safe; say what went wrong with the figures
         return f"plots could not be drawn: {type(exc).__name__}: {exc}"
     return None
@@ -58,7 +62,7 @@ def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *,
     """The loss figures (and, with metric_figures, validation and accuracy curves) and the trajectory figures."""
     from . import curves, paths
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    real_dir(out_dir)  # never through a link planted in a shared run directory
     written = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # nan-only columns of diverged members
@@ -85,8 +89,7 @@ def draw_sweep_figures(o, idx: np.ndarray, history) -> list[Path]:
     """Final loss against each swept value, a heat map over the first two numeric keys, the best loss curves."""
     from . import curves, sweeps
 
-    out = o.run_dir / "plots"
-    out.mkdir(exist_ok=True)
+    out = real_dir(o.run_dir / "plots")
     diverged = blew_up(o, history)
     title = run_name(o.run_dir)
     written = []

@@ -18,6 +18,7 @@ if "matplotlib.pyplot" not in sys.modules:
 
 from matplotlib.figure import Figure
 
+from ..outputs.files import atomic
 from ..outputs.series import Series
 
 # Colour i belongs to member i in every figure (tab10, a qualitative palette that survives projectors).
@@ -68,14 +69,19 @@ def legend(fig: Figure, ax, *, inside: bool, below: bool = False) -> None:
 
 
 def save(fig: Figure, out, *, tight: bool = True) -> Path:
-    """Write `fig` as a PNG. tight: crop to the drawn box (fixed-aspect axes leave bands of empty figure, and
-    constrained layout can push a label past the edge of a figure with an equal-aspect axes and an outside
-    legend); it costs a second rendering, which figures laid out by constrained layout alone do without."""
+    """Write `fig` as a PNG, whole or not at all. tight: crop to the drawn box (fixed-aspect axes leave bands of
+    empty figure, and constrained layout can push a label past the edge of a figure with an equal-aspect axes and
+    an outside legend); it costs a second rendering, which figures laid out by constrained layout alone do
+    without."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if tight:
-        fig.savefig(out, dpi=DPI, bbox_inches="tight", pad_inches=0.08)
-    else:
-        fig.savefig(out, dpi=DPI)
-    fig.clear()  # no pyplot registry to close from; drop the artists now rather than at garbage collection
+    kind = out.suffix.lstrip(".").lower() or "png"
+    try:
+        with atomic(out) as f:  # rendered beside `out` and renamed: a figure is whole or absent, never a part
+            if tight:
+                fig.savefig(f, format=kind, dpi=DPI, bbox_inches="tight", pad_inches=0.08)
+            else:
+                fig.savefig(f, format=kind, dpi=DPI)
+    finally:
+        fig.clear()  # no pyplot registry to close from; drop the artists now rather than at garbage collection
     return out

@@ -12,10 +12,8 @@ import csv
 import io
 import json
 import math
-import os
 import re
 import secrets
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..errors import ConfigError, GdlabError
+from ..errors import ConfigError, GdlabError, OutputError
+from .files import LineWriter, create_dir, write_atomic
 from .series import Series
 
 METRIC_COLUMNS = ("step", "epoch", "loss", "grad_norm", "lr")
@@ -38,17 +37,14 @@ def create_run_dir(parent: str | Path, name: str) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise GdlabError(f"cannot create the output folder {parent}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot create the output folder {parent}: {exc.strerror or exc}") from None
     stem = safe_name(name)
     for _ in range(100):
         path = parent / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         try:
-            path.mkdir()  # fails if it exists: two processes never share a directory
-            return path
+            return create_dir(path)  # fails if it exists: two processes never share a directory
         except FileExistsError:
             continue
-        except OSError as exc:
-            raise GdlabError(f"cannot create a run directory in {parent}: {exc.strerror or exc}") from None
     raise GdlabError(f"could not find a free run directory name in {parent}")
 
 
@@ -58,14 +54,22 @@ def safe_name(text: str) -> str:
     return cleaned[:80] or "run"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the whole new one, never a part."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+# what gdlab itself writes into a run or compare directory: no member directory may take one of these names
+OWN_NAMES = frozenset({"config.yaml", "metrics.csv", "trajectory.csv", "summary.json", "summary.csv", "metrics.npz",
+                       "landscape.npz", "plots"})
+
+
+def member_dir_names(labels: list[str]) -> list[str]:
+    """The sub-directory name of each member of a compare: its label made file-system friendly, never one of
+    gdlab's own file names (a member labelled `plots` gets `plots_`), never twice (case-insensitively)."""
+    names, used = [], {n.lower() for n in OWN_NAMES}
+    for label in labels:
+        name = safe_name(label)
+        while name.lower() in used:
+            name += "_"
+        used.add(name.lower())
+        names.append(name)
+    return names
 
 
 def write_yaml(path: Path, data: dict) -> None:
@@ -96,33 +100,6 @@ def write_csv_rows(path: Path, header: list[str], rows: list[list[Any]]) -> None
     write_atomic(path, buf.getvalue())
 
 
-class LineWriter:
-    """Appends CSV lines to a file in whole lines: buffered in memory, written with one unbuffered write call."""
-
-    def __init__(self, path: Path, header: list[str], flush_seconds: float = 0.5):
-        self.path = path
-        self.header = header
-        self._f = open(path, "wb", buffering=0)
-        self._pending: list[str] = [",".join(header) + "\n"]
-        self._last = time.monotonic()
-        self.flush_seconds = flush_seconds
-
-    def row(self, values: list[Any]) -> None:
-        self._pending.append(",".join(_cell(v) for v in values) + "\n")
-        if len(self._pending) >= 2000 or time.monotonic() - self._last > self.flush_seconds:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            self._f.write("".join(self._pending).encode())
-            self._pending.clear()
-        self._last = time.monotonic()
-
-    def close(self) -> None:
-        self.flush()
-        self._f.close()
-
-
 def _cell(v: Any) -> str:
     if v is None:
         return ""
@@ -145,15 +122,22 @@ class CsvSink:
             return
         cols = [(c, values.get(c)) for c in self.columns[2:]]
         for i in np.flatnonzero(rows):
-            self.metrics[i].row([step, epoch] + [None if v is None else v[i] for _, v in cols])
+            self.metrics[i].row([_cell(x) for x in [step, epoch] + [None if v is None else v[i] for _, v in cols]])
 
     def path(self, step: int, params: np.ndarray, rows: np.ndarray) -> None:
         for i in np.flatnonzero(rows) if self.paths else ():
-            self.paths[i].row([step] + [repr(float(x)) for x in params[i]])
+            self.paths[i].row([str(step)] + [repr(float(x)) for x in params[i]])
 
     def close(self) -> None:
+        """Close every file; the first failure (disk full) is raised after all are closed."""
+        failure = None
         for w in self.metrics + self.paths:
-            w.close()
+            try:
+                w.close()
+            except OutputError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
 
 def path_every(total_steps: int) -> int:

@@ -3,23 +3,20 @@ histories). The figures are drawn by gdlab.figures.standard from what is read he
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .rundir import write_atomic
+from .files import atomic, write_atomic
 
 
 def write_sweep_files(outcome, history) -> None:
     """summary.csv and metrics.npz of a finished (or interrupted) sweep, each written atomically."""
     d = outcome.run_dir
     write_summary_csv(d / "summary.csv", outcome)
-    tmp = d / f".metrics.{os.getpid()}.npz"
-    with open(tmp, "wb") as f:  # uncompressed: float32 histories barely compress and zlib would dominate
+    with atomic(d / "metrics.npz") as f:  # uncompressed: float32 histories barely compress, zlib would dominate
         np.savez(f, step=np.asarray(history.steps, dtype=np.int64), loss=history.loss.T,
                  member=np.asarray(outcome.labels))
-    os.replace(tmp, d / "metrics.npz")
 
 
 def _cells(values: np.ndarray) -> list[str]:

@@ -15,11 +15,12 @@ from typing import Callable
 
 import numpy as np
 
+from .. import signals
 from ..config import Config, load_config, member_config, validate
 from ..config.grid import Axis, grid_axes, member_indices, member_labels
 from ..config.yamlio import apply_override
 from ..engine import GroupSpec, as_index, make_schedule, run_stack
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from ..outputs.rundir import create_run_dir, write_json, write_yaml
 from ..problems.build import build_problem
 from ..problems.objectives import make_objective
@@ -43,6 +44,7 @@ class SweepOutcome:
     warnings: list[str]
     interrupted: bool
     plot_error: str | None = None
+    output_error: str | None = None  # the figures could not be written (disk full: exit 1, results kept)
 
 
 class History:
@@ -113,9 +115,6 @@ def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] 
     configs = [validate(_stack_data(base, axes, idx[:, members[0]], structural), name=cfg.name, source=str(config))
                for members in stacks]
     problems = [_problem(c, axes, idx[:, members], vector) for c, members in zip(configs, stacks)]
-    run_dir = create_run_dir(out, cfg.name)
-    write_yaml(run_dir / "config.yaml", {**base, "name": cfg.name,
-                                         "sweep": {a.key: a.as_written for a in axes}})
     totals = [p.total_steps(c.steps, c.epochs) for p, c in zip(problems, configs)]
     steps_all = sorted(set().union(*(log_steps(t, c.log_every) for t, c in zip(totals, configs))))
     history = History(steps_all, n)
@@ -123,46 +122,56 @@ def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] 
     final, best = np.full(n, np.nan), np.full(n, np.nan)
     diverged_at, steps_run = np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64)
     wall, interrupted, done = 0.0, False, 0
-    for c, members, problem, total in zip(configs, stacks, problems, totals):
-        sink = _Slice(history, members)
-        offset = done
-        result = run_stack(problem, [_group(c, axes, idx[:, members], vector)], steps=c.steps, epochs=c.epochs,
-                           schedule=make_schedule(*c.schedule), dtype=c.dtype, log_every=c.log_every,
-                           sink=sink, progress=None if progress is None else
-                           (lambda d, t, o=offset: progress(o + d, sum(totals))))
-        done += total
-        status[members] = result.status
-        final[members], best[members] = result.final_loss, result.best_loss
-        diverged_at[members], steps_run[members] = result.diverged_at, result.steps_run
-        wall += result.wall_time_s
-        if result.interrupted:
-            interrupted = True
-            break
-    labels = member_labels(cfg.optimizers[0].name, axes, idx)
-    outcome = SweepOutcome(run_dir, axes, labels, status, final, best, diverged_at, steps_run, wall, [], interrupted)
-    from ..outputs.sweep_dir import (
-        write_sweep_files,  # formatting only once the numbers exist
-    )
+    with signals.held():  # Ctrl-C or SIGTERM stops the loop only; every file of the directory is written whole
+        run_dir = create_run_dir(out, cfg.name)
+        write_yaml(run_dir / "config.yaml", {**base, "name": cfg.name, "sweep": {a.key: a.as_written for a in axes}})
+        for c, members, problem, total in zip(configs, stacks, problems, totals):
+            if signals.pending():  # a signal held back between two stacks: the rest is not run
+                interrupted = True
+                break
+            sink = _Slice(history, members)
+            offset = done
+            with signals.allowed():
+                result = run_stack(problem, [_group(c, axes, idx[:, members], vector)], steps=c.steps,
+                                   epochs=c.epochs, schedule=make_schedule(*c.schedule), dtype=c.dtype,
+                                   log_every=c.log_every, sink=sink, progress=None if progress is None else
+                                   (lambda d, t, o=offset: progress(o + d, sum(totals))))
+            done += total
+            status[members] = result.status
+            final[members], best[members] = result.final_loss, result.best_loss
+            diverged_at[members], steps_run[members] = result.diverged_at, result.steps_run
+            wall += result.wall_time_s
+            if result.interrupted:
+                interrupted = True
+                break
+        labels = member_labels(cfg.optimizers[0].name, axes, idx)
+        outcome = SweepOutcome(run_dir, axes, labels, status, final, best, diverged_at, steps_run, wall, [],
+                               interrupted)
+        from ..outputs.sweep_dir import write_sweep_files  # formatting only once the numbers exist
 
-    write_sweep_files(outcome, history)
+        write_sweep_files(outcome, history)
+        write_json(run_dir / "summary.json", _summary(outcome, cfg, base))
+    outcome.interrupted = outcome.interrupted or signals.pending()
     if plots:
         _draw(outcome, idx, history)
-    write_json(run_dir / "summary.json", _summary(outcome, cfg, base))
     return outcome
 
 
 def _draw(outcome: SweepOutcome, idx: np.ndarray, history: History) -> None:
     """The sweep figures; a failure or Ctrl-C is reported, not raised (the numbers are on disk already)."""
-    from ..figures.standard import (
-        draw_sweep_figures,  # matplotlib only when figures are wanted
-    )
+    from ..figures.standard import draw_sweep_figures  # matplotlib only when figures are wanted
 
+    redraw = f"gdlab plot {outcome.run_dir}"
     try:
-        draw_sweep_figures(outcome, idx, history)
+        with signals.allowed():
+            signals.check()  # held back while the files were written: no figures
+            draw_sweep_figures(outcome, idx, history)
+    except OutputError as exc:  # a full disk: exit 1, the numbers are kept
+        outcome.output_error = f"{exc}; the results are in {outcome.run_dir} (redraw the figures with {redraw})"
     except Exception as exc:  # noqa: BLE001 - the numbers are on disk; report the figure problem
         outcome.plot_error = f"plots could not be drawn: {type(exc).__name__}: {exc}"
     except KeyboardInterrupt:
-        outcome.plot_error = f"plots not drawn (interrupted); draw them with: gdlab plot {outcome.run_dir}"
+        outcome.plot_error = f"plots not drawn (interrupted); draw them with: {redraw}"
         outcome.interrupted = True
 
 

@@ -1,0 +1,133 @@
+"""One signal policy for the command line: SIGINT (Ctrl-C) and SIGTERM both mean "stop, and keep what was computed".
+
+    install()     the command line's handlers: either signal raises Interrupted (a KeyboardInterrupt), so every
+                  `except KeyboardInterrupt` of the library handles SIGTERM too; exit code 130 or 143
+    held()        a section that must finish (creating a run directory, writing results): a signal arriving inside
+                  it is remembered, not raised; the third one is obeyed at once (a hung disk), which leaves a
+                  directory that `gdlab plot` reports as incomplete
+    allowed()     a part of a held section that may be cut short (the loop): signals raise there again
+    check()       raise the remembered signal now (the engine calls it where its loop starts)
+    pending()     a signal was remembered and has not been raised
+    received()    the first signal received since install() (None: none)
+    exit_code()   128 + that signal: 130 after Ctrl-C, 143 after SIGTERM
+
+Typical use (runner.py, sweeps/runner.py):
+
+    with signals.held():                       # directory and config.yaml: whole before anything stops us
+        run_dir = create_run_dir(...)
+        with signals.allowed():
+            result = run_stack(...)            # the loop stops at a signal; the engine keeps what ran
+        write summaries                        # a Ctrl-C here waits until they are on disk
+    if signals.pending(): skip the figures, report "interrupted"
+
+Without install() (gdlab imported as a library) Python's own handling applies: Ctrl-C raises KeyboardInterrupt
+wherever the program is, held() cannot hold it, and SIGTERM ends the process. This module imports nothing of
+gdlab, so every wing may use it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+OBEY_AT = 3  # the third signal inside a held section is obeyed at once
+_HOLD, _RAISE = "hold", "raise"
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM, raised where the program was (a KeyboardInterrupt, so existing handlers apply)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _State:
+    installed = False
+    received: list[int] = []  # every signal since install(), in order
+    pending: int | None = None  # remembered inside a held section, not raised yet
+    deferred = 0  # signals remembered since the last one was raised
+    modes: list[str] = []  # innermost last
+    notice: Callable[[int], None] | None = None  # told once when a signal is held back
+
+
+_state = _State()
+
+
+def install(notice: Callable[[int], None] | None = None) -> bool:
+    """Handle SIGINT and SIGTERM as described above; True when installed (main thread only).
+
+    notice(signum) is called (from the handler) the first time a signal is held back, to tell the user the
+    results are being finished. A signal the process inherited as ignored (a background job, nohup) stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    for signum in HANDLED:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _handle)
+    _state.installed, _state.notice = True, notice
+    return True
+
+
+def reset() -> None:
+    """Forget received and pending signals and open sections (tests; a new command in the same process)."""
+    _state.received, _state.pending, _state.deferred, _state.modes = [], None, 0, []
+
+
+def _handle(signum: int, frame) -> None:
+    _state.received.append(signum)
+    if _state.modes and _state.modes[-1] == _HOLD:
+        _state.deferred += 1
+        if _state.deferred < OBEY_AT:
+            if _state.pending is None:
+                _state.pending = signum
+            if _state.deferred == 1 and _state.notice is not None:
+                _state.notice(signum)
+            return
+    _state.pending, _state.deferred = None, 0
+    raise Interrupted(signum)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Signals arriving inside the block are remembered (see pending(), check()) instead of raised."""
+    _state.modes.append(_HOLD)
+    try:
+        yield
+    finally:
+        _state.modes.pop()
+
+
+@contextmanager
+def allowed() -> Iterator[None]:
+    """Signals raise inside the block again, even within a held section (a remembered one waits for check())."""
+    _state.modes.append(_RAISE)
+    try:
+        yield
+    finally:
+        _state.modes.pop()
+
+
+def check() -> None:
+    """Raise the remembered signal, if any, as Interrupted."""
+    signum = _state.pending
+    if signum is not None:
+        _state.pending, _state.deferred = None, 0
+        raise Interrupted(signum)
+
+
+def pending() -> bool:
+    return _state.pending is not None
+
+
+def received() -> int | None:
+    return _state.received[0] if _state.received else None
+
+
+def exit_code(signum: int | None = None) -> int:
+    """The exit code of a process stopped by `signum` (default: the first signal received; SIGINT if none)."""
+    signum = signum or received() or signal.SIGINT
+    return 128 + int(signum)
