@@ -1,9 +1,10 @@
 """The one lockstep loop: R members advance together, one vectorized step at a time.
 
 Parameters, gradients and optimizer state carry a leading runs axis R. Members that use the same optimizer
-(and the same structural flags such as nesterov or amsgrad) share one update call with their hyperparameters as
-(R_group, 1) columns; there is no Python loop over members. A member whose loss, gradient or parameters become
-non-finite is frozen at its last finite parameters and marked diverged at that step; the others go on.
+(and the same structural options: flags such as nesterov or amsgrad, texts such as variant) share one update
+call with their hyperparameters as (R_group, 1) columns; there is no Python loop over members. A member whose
+loss, gradient or parameters become non-finite is frozen at its last finite parameters and marked diverged at
+that step; the others go on.
 
 The engine computes; it does not write files or print. What it records goes to a `Sink` (streamed to disk by the
 runner, or kept in memory for sweeps and tests).
@@ -75,8 +76,9 @@ class StackResult:
 class GroupSpec:
     """Members that share one optimizer call: their indices on the runs axis and their hyperparameters.
 
-    A hyperparameter is one value for the whole group (a float, a bool, a tuple such as betas) or an array of
-    shape (G,) with one value per member (a sweep). Booleans change the algorithm and must be shared.
+    A hyperparameter is one value for the whole group (a float, a bool, a text, a tuple such as betas) or an
+    array of shape (G,) with one value per member (a sweep). Booleans and texts (variant) change the algorithm
+    and must be shared.
     """
 
     optimizer: str
@@ -97,8 +99,9 @@ class _Group:
 
 
 def group_key(member: Member) -> tuple:
-    """Members with equal keys can share an update call: same optimizer, same structural (boolean) flags."""
-    flags = tuple(sorted((k, v) for k, v in member.hparams.items() if isinstance(v, bool)))
+    """Members with equal keys can share an update call: same optimizer, same structural options (booleans such
+    as nesterov, texts such as variant)."""
+    flags = tuple(sorted((k, v) for k, v in member.hparams.items() if isinstance(v, (bool, str))))
     return (member.optimizer, flags)
 
 

@@ -288,8 +288,14 @@ CASES = [("sgd", {}), ("sgd", {"nesterov": True}), ("momentum", {}), ("nesterov"
          ("rmsprop", {}), ("rmsprop", {"centered": True}), ("adadelta", {}), ("adam", {}), ("adam", {"amsgrad": True}),
          ("adam", {"decoupled_weight_decay": True}), ("adamw", {}), ("adamw", {"amsgrad": True}), ("adamax", {}),
          ("nadam", {}), ("nadam", {"decoupled_weight_decay": True}), ("radam", {}),
-         ("radam", {"decoupled_weight_decay": True}), ("lion", {})]
-CASE_IDS = [n + "".join(f"-{k}" for k in kw) for n, kw in CASES]
+         ("radam", {"decoupled_weight_decay": True}), ("lion", {}),
+         # the textbook variants (gdlab.optim.textbook), with the options their books' rules lack switched off
+         ("sgd", {"variant": "dlfs", "dampening": 0.0}), ("sgd", {"variant": "dlfs", "dampening": 0.0, "nesterov": True}),
+         ("momentum", {"variant": "dlfs", "dampening": 0.0}), ("nesterov", {"variant": "dlfs", "dampening": 0.0}),
+         ("adagrad", {"variant": "d2l"}), ("adagrad", {"variant": "dlfs"}),
+         ("rmsprop", {"variant": "d2l", "momentum": 0.0}), ("rmsprop", {"variant": "dlfs", "momentum": 0.0}),
+         ("adam", {"variant": "dlfs"}), ("adam", {"variant": "dlfs", "decoupled_weight_decay": True})]
+CASE_IDS = [n + "".join(f"-{v}" if k == "variant" else f"-{k}" for k, v in kw.items() if v) for n, kw in CASES]
 
 
 def test_tables_cover_every_registered_optimizer():
@@ -308,7 +314,7 @@ def test_every_optimizer_decreases_the_loss(name, problem):
 @pytest.mark.parametrize("name, flags", CASES, ids=CASE_IDS)
 def test_float32_stays_float32_and_inputs_are_not_mutated(name, flags):
     hp = {"weight_decay": 0.01, **flags}
-    hp.update({"momentum": 0.5} if name in ("rmsprop", "sgd") else {})
+    hp.update({"momentum": 0.5} if name in ("rmsprop", "sgd") and "momentum" not in flags else {})
     opt = OPTIMIZERS.get(name)(lr=np.full((3, 1), LR_ROSEN[name], np.float32), **hp)
     x = np.array([[-1.2, 1.0], [0.5, 0.5], [2.0, -1.0]], dtype=np.float32)
     state = opt.init(x)
@@ -348,7 +354,7 @@ def test_members_run_together_exactly_as_alone(name, flags, dtype):
     """R = 7 members with per-member (R, 1) hyperparameters give bit for bit what each gives alone."""
     factory, R = OPTIMIZERS.get(name), 7
     members = {**MEMBERS, "lr": [m * LR_ROSEN[name] for m in MEMBERS["lr"]]}
-    swept = [k for k, v in signature_defaults(factory).items() if not isinstance(v, bool) and k not in flags]
+    swept = [k for k, v in signature_defaults(factory).items() if not isinstance(v, (bool, str)) and k not in flags]
 
     def hparams(i):  # member i's values as Python floats; i = None: all members as (R, 1) arrays
         col = (lambda k: np.array(members[k], dtype).reshape(R, 1)) if i is None else (lambda k: members[k][i])
@@ -429,10 +435,10 @@ def test_exact_map_scalars_arrays_and_dtype():
 def test_no_length_dependent_transcendentals_on_member_arrays():
     """β^t and 0.96^(tψ) must be running products or go through exact_map: NumPy's SIMD pow/exp/log/cos may
     differ by an ulp between array lengths on some CPUs, which would break lockstep there (not necessarily here)."""
-    from gdlab.optim import adam_family, adaptive, base, sgd
+    from gdlab.optim import adam_family, adaptive, base, sgd, textbook
 
     banned = {"power", "float_power", "exp", "exp2", "expm1", "log", "log2", "log1p", "cos", "sin", "tanh"}
-    nodes = [n for m in (base, sgd, adaptive, adam_family) for n in ast.walk(ast.parse(inspect.getsource(m)))]
+    nodes = [n for m in (base, sgd, adaptive, adam_family, textbook) for n in ast.walk(ast.parse(inspect.getsource(m)))]
     for node in nodes:
         assert not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)), f"** on line {node.lineno}"
         is_np = isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "np"

@@ -74,6 +74,7 @@ CASES = [
     ("radam", {"lr": 1e-3, "weight_decay": 0.1, "decoupled_weight_decay": True}),
 ]
 CASE_IDS = [n + "".join(f"-{k}" for k in kw if k != "lr") for n, kw in CASES]
+GDLAB_ONLY = {"variant"}  # gdlab's own option: the textbooks' rules (tests/test_textbook.py); its default is torch
 
 
 def test_cases_cover_every_optimizer_torch_has():
@@ -82,9 +83,10 @@ def test_cases_cover_every_optimizer_torch_has():
 
 @pytest.mark.parametrize("name", sorted(TORCH))
 def test_names_and_defaults_are_torchs(name):
+    assert OPTIMIZERS.defaults(name).get("variant", "torch") == "torch"
     cls, implied = TORCH[name]
     theirs = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()}
-    ours = OPTIMIZERS.defaults(name)
+    ours = {k: v for k, v in OPTIMIZERS.defaults(name).items() if k not in GDLAB_ONLY}
     for key, value in ours.items():
         assert key in theirs, f"{name}.{key} is not a torch.optim.{cls.__name__} argument"
         assert value == implied.get(key, theirs[key]), key

@@ -7,7 +7,7 @@ they are read from the factories' signatures through the registries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ DEFAULT_TOY_STEPS = 100
 @dataclass(frozen=True)
 class OptimizerSpec:
     name: str
-    hparams: dict  # every hyperparameter of the optimizer, defaults filled in
+    hparams: dict  # every hyperparameter of the optimizer, defaults filled in (a textbook variant's eps)
     label: str
+    given: frozenset = frozenset()  # the hyperparameters the config wrote itself
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
 
 
 def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
-    from ..optim import OPTIMIZERS
+    from ..optim import OPTIMIZERS, variant_defaults, variant_problem
 
     if "optimizer" in data and "optimizers" in data:
         raise c.fail(("optimizers",), "give either `optimizer:` (one) or `optimizers:` (a list), not both")
@@ -246,14 +247,17 @@ def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
             raise c.fail(path, f"expected a mapping with a name, e.g. {{name: adam, lr: 0.01}}, got {show(raw)}")
         name = c.choice(raw["name"], path + ("name",), OPTIMIZERS.names())
         factory = OPTIMIZERS.get(name)
+        if "variant" in raw and variant_problem(name, raw["variant"]):
+            raise c.fail(path + ("variant",), variant_problem(name, raw["variant"]))
         c.mapping(raw, path, ("name", "label", *signature_defaults(factory)))
         hp_raw = {k: v for k, v in raw.items() if k not in ("name", "label")}
         hparams = c.params(hp_raw, factory, path, f"optimizer {name}")
+        hparams.update(variant_defaults(name, hparams.get("variant", "torch"), given=hp_raw))  # the book's eps
         check_optimizer_hparams(c, name, hparams, path)
         label = raw.get("label", name)
         if not isinstance(label, str) or not label.strip():
             raise c.fail(path + ("label",), f"expected a non-empty text, got {show(label)}")
-        specs.append(OptimizerSpec(name, hparams, label))
+        specs.append(OptimizerSpec(name, hparams, label, frozenset(hp_raw)))
     labels = [s.label for s in specs]
     if len(set(labels)) < len(labels):
         specs = _unique_labels(specs)
@@ -277,12 +281,12 @@ def _unique_labels(specs: list[OptimizerSpec]) -> list[OptimizerSpec]:
             continue
         differ = [k for k in s.hparams if len({repr(t.hparams[k]) for t in twins}) > 1]
         label = f"{s.label}[{','.join(f'{k}={_fmt(s.hparams[k])}' for k in differ)}]" if differ else s.label
-        out.append(OptimizerSpec(s.name, s.hparams, label))
+        out.append(replace(s, label=label))
     seen: dict[str, int] = {}
     final = []
     for s in out:  # still equal (identical members): number them
         seen[s.label] = seen.get(s.label, 0) + 1
-        final.append(s if seen[s.label] == 1 else OptimizerSpec(s.name, s.hparams, f"{s.label}#{seen[s.label]}"))
+        final.append(s if seen[s.label] == 1 else replace(s, label=f"{s.label}#{seen[s.label]}"))
     return final
 
 

@@ -6,6 +6,8 @@
     adam_family.py   adam (amsgrad), adamw, adamax, nadam, radam, lion
     ranges.py        accepted hyperparameter ranges
     schedules.py     learning-rate schedules
+    variants.py      which optimizer has which textbook variant (`variant: d2l | dlfs`), and their checks
+    textbook.py      d2l's and DLFS's own update rules where they differ from PyTorch's
 
 A new optimizer is a factory registered with `@OPTIMIZERS.register(name, one-line rule)` in one of these modules.
 """
@@ -13,5 +15,7 @@ A new optimizer is a factory registered with `@OPTIMIZERS.register(name, one-lin
 from . import adam_family, adaptive, sgd  # noqa: E402,F401  (registration order = the order of `gdlab list`)
 from .base import OPTIMIZERS, Optimizer, exact_map
 from .ranges import check_hparams
+from .variants import variant_defaults, variant_lines, variant_problem, variants_of
 
-__all__ = ["OPTIMIZERS", "Optimizer", "check_hparams", "exact_map"]
+__all__ = ["OPTIMIZERS", "Optimizer", "check_hparams", "exact_map", "variant_defaults", "variant_lines",
+           "variant_problem", "variants_of"]

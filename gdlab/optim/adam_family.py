@@ -24,6 +24,7 @@ from .base import (
     lr_at,
     ones,
 )
+from .variants import textbook_rule
 
 
 class AdamState(NamedTuple):
@@ -36,7 +37,7 @@ class AdamState(NamedTuple):
 
 @OPTIMIZERS.register("adam", "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; θ ← θ − lr·m̂/(√v̂ + eps)")
 def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-         decoupled_weight_decay=False) -> Optimizer:
+         decoupled_weight_decay=False, variant="torch") -> Optimizer:
     """Adam (torch.optim.Adam): bias-corrected moving averages of the gradient and of its square.
 
         g ← g + wd·θ   (decoupled_weight_decay: θ ← θ·(1 − lr·wd) instead, which is `adamw`)
@@ -45,8 +46,12 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
 
     eps is added to √v̂ = √v/√(1 − β2^t) (PyTorch, d2l); the paper's "efficient" form adds it to √v instead.
     amsgrad keeps the maximum of the raw v and divides by √(1 − β2^t) afterwards, as PyTorch does.
+    `variant: dlfs` is DLFS's Adam, which folds the bias corrections into lr (gdlab.optim.textbook).
     Reference: Kingma & Ba, arXiv:1412.6980; Reddi, Kale & Kumar, ICLR 2018 (amsgrad).
     """
+    if variant != "torch":
+        return textbook_rule("adam", variant, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                             amsgrad=amsgrad, decoupled_weight_decay=decoupled_weight_decay)
     if decoupled_weight_decay:
         return decoupled(adam(lr, betas, eps, 0.0, amsgrad), lr, weight_decay)
     beta1, beta2 = betas

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .base import OPTIMIZERS, Optimizer, descend, ema, hp, is_off, l2, lr_at, ones
+from .variants import textbook_rule
 
 
 class AdagradState(NamedTuple):
@@ -17,15 +18,20 @@ class AdagradState(NamedTuple):
 
 
 @OPTIMIZERS.register("adagrad", "s ← s + g²; θ ← θ − lr/(1 + (t−1)·lr_decay)·g/(√s + eps)")
-def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10) -> Optimizer:
+def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+            variant="torch") -> Optimizer:
     """AdaGrad (torch.optim.Adagrad): per-coordinate steps shrinking with the accumulated squared gradient.
 
         g ← g + wd·θ;  s ← s + g²   (s starts at initial_accumulator_value)
         θ ← θ − clr·g/(√s + eps),   clr = lr/(1 + (t − 1)·lr_decay)
 
-    eps is added after the square root (d2l adds it inside: √(s + eps)).
+    eps is added after the square root; `variant: d2l` is d2l's rule, √(s + eps), and `variant: dlfs` DLFS's
+    (gdlab.optim.textbook; a config fills in the book's eps when eps is not given).
     Reference: Duchi, Hazan & Singer, "Adaptive subgradient methods", JMLR 2011.
     """
+    if variant != "torch":
+        return textbook_rule("adagrad", variant, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                             initial_accumulator_value=initial_accumulator_value, eps=eps)
 
     def init(params):
         return AdagradState(np.zeros_like(params) + hp(initial_accumulator_value, params.dtype))
@@ -51,16 +57,21 @@ class RmspropState(NamedTuple):
 
 
 @OPTIMIZERS.register("rmsprop", "v ← α·v + (1−α)·g²; θ ← θ − lr·g/(√v + eps)  (centered: √(v − ḡ²); momentum μ)")
-def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False) -> Optimizer:
+def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+            variant="torch") -> Optimizer:
     """RMSProp (torch.optim.RMSprop): steps scaled by a moving root mean square of the gradient.
 
         g ← g + wd·θ;  v ← α·v + (1 − α)·g²;  d = √v + eps
         centered: ḡ ← α·ḡ + (1 − α)·g and d = √(v − ḡ²) + eps   (v − ḡ² estimates the variance)
         θ ← θ − lr·g/d;  momentum μ: b ← μ·b + g/d, θ ← θ − lr·b
 
-    eps is added after the square root, as in DLFS (d2l adds it inside: √(v + eps)).
+    eps is added after the square root, as in DLFS; `variant: d2l` is d2l's rule, √(v + eps), `variant: dlfs`
+    DLFS's order and eps (gdlab.optim.textbook; neither book has centered or momentum).
     Reference: Hinton, Neural Networks for Machine Learning, lecture 6e; Graves, arXiv:1308.0850 (centered).
     """
+    if variant != "torch":
+        return textbook_rule("rmsprop", variant, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                             momentum=momentum, centered=centered)
     momentum_on = not is_off(momentum)
 
     def init(params):

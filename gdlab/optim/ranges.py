@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .base import OPTIMIZERS
+from .variants import BOOKS, lacking
 
 # One table by hyperparameter name: (accepts(value), what is accepted).
 _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -26,7 +27,8 @@ def check_hparams(name: str, hparams: dict[str, Any]) -> list[tuple[str, str]]:
     """(key, problem) for every out-of-range value in the resolved hyperparameters of optimizer `name`.
 
     hparams holds every hyperparameter (defaults filled in, types already checked); keys without a range are
-    ignored. Cross-field rule (PyTorch's): Nesterov momentum needs momentum > 0 and dampening 0.
+    ignored. Cross-field rules: Nesterov momentum needs momentum > 0 and dampening 0 (PyTorch's); a textbook
+    variant refuses the options its book's rule does not have.
     """
     OPTIMIZERS.get(name)  # ConfigError for an unknown name
     problems = [(key, message) for key, (accepts, message) in _RANGES.items()
@@ -37,4 +39,9 @@ def check_hparams(name: str, hparams: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append(("momentum", "must be in (0, 1) with Nesterov momentum"))
         if "dampening" not in flagged and hparams.get("dampening", 0) != 0:
             problems.append(("dampening", "must be 0 with Nesterov momentum"))
+    variant = hparams.get("variant", "torch")
+    for key, value in lacking(name, variant, hparams):
+        if key not in {k for k, _ in problems}:
+            off = "false" if isinstance(value, bool) else "0"
+            problems.append((key, f"must be {off} with variant {variant} ({BOOKS[variant]}'s {name} has no {key})"))
     return problems

@@ -140,6 +140,11 @@ def catalogue(kind: str) -> Table:
     table.add_column("parameters (defaults)")
     for name in registry.names():
         table.add_row(name, Text(registry.summary(name)), Text(_defaults_text(registry.defaults(name))))
+        if kind == "optimizers":  # the textbook variants' rules, one line each, under PyTorch's
+            from ..optim import variant_lines
+
+            for line in variant_lines(name):
+                table.add_row("", Text(line, style="dim"), "")
     return table
 
 

@@ -21,6 +21,7 @@ from ..config.grid import Axis, grid_axes, member_indices, member_labels
 from ..config.yamlio import apply_override
 from ..engine import GroupSpec, as_index, make_schedule, run_stack
 from ..errors import ConfigError, OutputError
+from ..optim.variants import BOOK_CONSTANTS
 from ..outputs.rundir import create_run_dir, write_json, write_yaml
 from ..problems.build import build_problem
 from ..problems.objectives import make_objective
@@ -112,8 +113,9 @@ def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] 
     vector = [is_vectorized(a, cfg) for a in axes]
     structural = [i for i, v in enumerate(vector) if not v]
     stacks = _stacks(idx, structural)
-    configs = [validate(_stack_data(base, axes, idx[:, members[0]], structural), name=cfg.name, source=str(config))
-               for members in stacks]
+    unpinned = [k for k in BOOK_CONSTANTS if k not in cfg.optimizers[0].given]  # eps follows a swept variant
+    configs = [validate(_stack_data(base, axes, idx[:, members[0]], structural, unpinned), name=cfg.name,
+                        source=str(config)) for members in stacks]
     problems = [_problem(c, axes, idx[:, members], vector) for c, members in zip(configs, stacks)]
     totals = [p.total_steps(c.steps, c.epochs) for p, c in zip(problems, configs)]
     steps_all = sorted(set().union(*(log_steps(t, c.log_every) for t, c in zip(totals, configs))))
@@ -204,8 +206,15 @@ def _stacks(idx: np.ndarray, structural: list[int]) -> list[np.ndarray]:
     return [np.flatnonzero(inverse == u) for u in np.argsort(first)]
 
 
-def _stack_data(base: dict, axes: list[Axis], first: np.ndarray, structural: list[int]) -> dict:
+def _stack_data(base: dict, axes: list[Axis], first: np.ndarray, structural: list[int], unpinned=()) -> dict:
+    """The config of the stack whose members take the values `first` on the structural axes.
+
+    unpinned: optimizer keys the config did not write whose default depends on the variant (eps); a stack of a
+    swept variant gets that variant's default for them, not the base's.
+    """
     data = base
+    if any(axes[i].path == ("optimizer", "variant") for i in structural):
+        data = {**base, "optimizer": {k: v for k, v in base["optimizer"].items() if k not in unpinned}}
     for i in structural:
         data = _apply(data, axes[i], axes[i].values[first[i]])
     return data
