@@ -185,6 +185,9 @@ def validate(config: Path = ConfigArg, set_: List[str] = SetOpt) -> None:
 
 
 def main() -> None:
+    from .threads import limit_blas_threads
+
+    limit_blas_threads()  # before anything imports NumPy: its BLAS reads the thread count once, when it loads
     signals.install(notice=_holding_notice)  # SIGTERM as Ctrl-C; a Ctrl-C while results are written waits
     app()
 

@@ -1,22 +1,119 @@
 """What a sweep directory holds, written and read back: summary.csv (a row per member) and metrics.npz (all loss
-histories). The figures are drawn by gdlab.figures.standard from what is read here."""
+histories). The figures are drawn by gdlab.figures.standard from what is read here.
+
+Both files are written in chunks of rows, so that a sweep of a million members never holds its whole history or
+all its summary lines at once, and byte for byte the same whichever way the rows were computed (in one process,
+on workers, resumed): metrics.npz is an uncompressed zip with fixed entry dates, and reading it back maps the loss
+array from the file instead of reading it.
+"""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
-from .files import atomic, write_atomic
+from .files import atomic
+
+CHUNK_ROWS = 65_536  # members per written block: (65,536 × 201) float32 is 53 MB
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest date: entries carry no wall-clock time
+
+
+class SweepHistory:
+    """Loss histories of a sweep: `steps` (L,) and `rows` (R, L) float32, member-major (an array or a file map).
+
+    `loss` is the step-major (L, R) view the figures index: loss[0] the start loss of every member, loss[:, i] one
+    member's curve.
+    """
+
+    def __init__(self, steps, rows: np.ndarray):
+        self.steps = list(steps)
+        self.rows = rows
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self.rows.T
 
 
 def write_sweep_files(outcome, history) -> None:
-    """summary.csv and metrics.npz of a finished (or interrupted) sweep, each written atomically."""
+    """summary.csv and metrics.npz of a finished (or interrupted) sweep, each written atomically.
+
+    history: anything with `steps` and a step-major `loss` (L, R), or a SweepHistory.
+    """
     d = outcome.run_dir
     write_summary_csv(d / "summary.csv", outcome)
-    with atomic(d / "metrics.npz") as f:  # uncompressed: float32 histories barely compress, zlib would dominate
-        np.savez(f, step=np.asarray(history.steps, dtype=np.int64), loss=history.loss.T,
-                 member=np.asarray(outcome.labels))
+    rows = history.rows if isinstance(history, SweepHistory) else history.loss.T
+    write_metrics_npz(d / "metrics.npz", history.steps, len(outcome.labels), lambda a, b: rows[a:b],
+                      outcome.labels)
+
+
+def write_metrics_npz(path: Path, steps, n: int, loss_rows: Callable[[int, int], np.ndarray],
+                      labels: list[str]) -> None:
+    """metrics.npz with `step` (L,), `loss` (R, L) float32 and `member` (R,), the loss written block by block.
+
+    loss_rows(a, b): the (b - a, L) loss rows of members a..b-1 in grid order.
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    width = max((len(label) for label in labels), default=1)
+    with atomic(path) as f:  # uncompressed: float32 histories barely compress, zlib would dominate
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            _entry(zf, "step", steps.dtype, steps.shape, iter([steps]))
+            _entry(zf, "loss", np.dtype(np.float32), (n, len(steps)),
+                   (np.asarray(loss_rows(a, min(a + CHUNK_ROWS, n)), dtype=np.float32)
+                    for a in range(0, n, CHUNK_ROWS)))
+            _entry(zf, "member", np.dtype(f"<U{width}"), (n,),
+                   (np.asarray(labels[a:a + CHUNK_ROWS], dtype=f"<U{width}") for a in range(0, n, CHUNK_ROWS)))
+
+
+def _entry(zf: zipfile.ZipFile, name: str, dtype: np.dtype, shape: tuple, blocks: Iterator[np.ndarray]) -> None:
+    """One .npy entry of an npz, its data given in C-order blocks (never the whole array at once)."""
+    info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_STORED
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
+    with zf.open(info, "w", force_zip64=True) as out:
+        np.lib.format.write_array_header_1_0(out, header)
+        for block in blocks:
+            out.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
+
+
+def read_metrics(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a metrics.npz; an uncompressed entry (gdlab writes them so) is memory-mapped, not read."""
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+    for info in infos:
+        name = info.filename.removesuffix(".npy")
+        mapped = _map_entry(path, info) if info.compress_type == zipfile.ZIP_STORED else None
+        if mapped is None:
+            with np.load(path, allow_pickle=False) as data:
+                mapped = data[name]
+        out[name] = mapped
+    return out
+
+
+def _map_entry(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)
+        if local[:4] != b"PK\x03\x04":
+            return None
+        name_len, extra_len = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
+        f.seek(info.header_offset + 30 + name_len + extra_len)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            return None
+        offset = f.tell()
+    if dtype.hasobject:
+        return None
+    if 0 in shape:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
 
 
 def _cells(values: np.ndarray) -> list[str]:
@@ -25,18 +122,23 @@ def _cells(values: np.ndarray) -> list[str]:
 
 
 def write_summary_csv(path: Path, o) -> None:
-    """One row per member in grid order, with a column per swept key (built column by column: 100,000 rows)."""
+    """One row per member in grid order, with a column per swept key; built column by column, CHUNK_ROWS at a time."""
     from ..config.grid import member_indices
 
     header = ["member"] + [a.short for a in o.axes] + ["status", "steps_run", "final_loss", "best_loss", "diverged_at"]
     idx = member_indices(o.axes)
-    swept = [[texts[i] for i in idx[j].tolist()] for j, texts in enumerate([_text(v) for v in a.values]
-                                                                            for a in o.axes)]
-    columns = [[_quote(label) for label in o.labels], *swept, list(o.status), list(map(str, o.steps_run.tolist())),
-               _cells(o.final_loss), _cells(o.best_loss),
-               ["" if d < 0 else str(d) for d in np.asarray(o.diverged_at).tolist()]]
-    lines = [",".join(header), *map(",".join, zip(*columns))]
-    write_atomic(path, "\n".join(lines) + "\n")
+    texts = [[_text(v) for v in a.values] for a in o.axes]
+    n = len(o.labels)
+    with atomic(path) as f:
+        f.write((",".join(header) + "\n").encode())
+        for a in range(0, n, CHUNK_ROWS):
+            b = min(a + CHUNK_ROWS, n)
+            swept = [[t[i] for i in idx[j, a:b].tolist()] for j, t in enumerate(texts)]
+            columns = [[_quote(label) for label in o.labels[a:b]], *swept, list(o.status[a:b]),
+                       list(map(str, np.asarray(o.steps_run[a:b]).tolist())),
+                       _cells(o.final_loss[a:b]), _cells(o.best_loss[a:b]),
+                       ["" if d < 0 else str(d) for d in np.asarray(o.diverged_at[a:b]).tolist()]]
+            f.write("".join(",".join(row) + "\n" for row in zip(*columns)).encode())
 
 
 def _text(v) -> str:
@@ -55,7 +157,7 @@ def load_sweep(run_dir: Path):
     """(outcome, member indices, history) of a sweep directory, from summary.csv, metrics.npz and config.yaml alone.
 
     outcome and history carry what the sweep figures read: the axes, labels, statuses, final and best losses,
-    divergence steps; the logged steps and the (L, R) loss history.
+    divergence steps; the logged steps and the loss histories (mapped from the file, not read whole).
     """
     import csv
     from types import SimpleNamespace
@@ -68,7 +170,7 @@ def load_sweep(run_dir: Path):
     axes = grid_axes(config.get("sweep") or {}, [])
     with open(run_dir / "summary.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    data = np.load(run_dir / "metrics.npz")
+    data = read_metrics(run_dir / "metrics.npz")
 
     def column(name: str, kind=float, empty=np.nan) -> np.ndarray:
         return np.array([kind(r[name]) if r[name] else empty for r in rows])
@@ -77,5 +179,5 @@ def load_sweep(run_dir: Path):
                               status=np.array([r["status"] for r in rows], dtype=object),
                               final_loss=column("final_loss"), best_loss=column("best_loss"),
                               diverged_at=column("diverged_at", int, -1), steps_run=column("steps_run", int, 0))
-    history = SimpleNamespace(steps=data["step"].tolist(), loss=data["loss"].T)
+    history = SweepHistory(np.asarray(data["step"]).tolist(), data["loss"])
     return outcome, member_indices(axes), history

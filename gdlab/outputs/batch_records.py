@@ -1,0 +1,111 @@
+"""Finished batches of a sweep, recorded in its directory as they complete: what `--resume` keeps and the final files
+are assembled from.
+
+    <run>/.batches/plan.json          what the sweep is (config, code and NumPy versions, batch keys): resume checks it
+    <run>/.batches/<key>/<name>.npy   one batch's arrays: `members` (R_b,) grid indices in increasing order, the
+                                      per-member results (R_b,), `step` (L_b,) and `loss` (R_b, L_b) float32
+
+A record appears whole or not at all: its files are written into a temporary folder that is then renamed (a rename
+within one file system is atomic), so a batch killed mid-write is simply not there and runs again on resume.
+Arrays are plain .npy files (no pickles), read back memory-mapped, so assembling a large sweep holds one chunk of
+rows at a time, not every history. The folder is removed once summary.csv and metrics.npz are written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GdlabError
+
+RECORDS = ".batches"
+PLAN = "plan.json"
+
+
+def records_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / RECORDS
+
+
+def write_plan(run_dir: Path, plan: dict) -> None:
+    """The sweep's identity and batch keys, written once when the sweep starts."""
+    folder = records_dir(run_dir)
+    folder.mkdir(exist_ok=True)
+    _write_file_atomic(folder / PLAN, (json.dumps(plan, indent=1, sort_keys=True) + "\n").encode())
+
+
+def read_plan(run_dir: Path) -> dict | None:
+    path = records_dir(run_dir) / PLAN
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise GdlabError(f"{path}: unreadable ({exc}); the sweep cannot be resumed") from None
+
+
+def record_batch(run_dir: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
+    """Record one finished batch atomically.
+
+    arrays: `members` (R_b,) grid indices in increasing order, per-member arrays in that order, `step` (L_b,).
+    """
+    members = np.asarray(arrays["members"])
+    if len(members) > 1 and not np.all(members[1:] > members[:-1]):
+        raise ValueError("record_batch: members must be in increasing grid order")
+    folder = records_dir(run_dir)
+    final = folder / key
+    tmp = folder / f".{key}.{os.getpid()}.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for name, value in arrays.items():
+        with open(tmp / f"{name}.npy", "wb") as f:
+            np.save(f, np.ascontiguousarray(value), allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+    _fsync_dir(tmp)
+    os.replace(tmp, final)  # a directory rename: the whole record appears at once
+    _fsync_dir(folder)
+
+
+def recorded_keys(run_dir: Path) -> list[str]:
+    """Keys of the batches recorded whole (temporary folders of interrupted writes are ignored)."""
+    folder = records_dir(run_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load_record(run_dir: Path, key: str) -> dict[str, np.ndarray]:
+    """One record's arrays, memory-mapped (nothing is read until used)."""
+    folder = records_dir(run_dir) / key
+    return {p.stem: np.load(p, mmap_mode="r", allow_pickle=False) for p in sorted(folder.glob("*.npy"))}
+
+
+def remove_records(run_dir: Path) -> None:
+    shutil.rmtree(records_dir(run_dir), ignore_errors=True)
+
+
+def _write_file_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

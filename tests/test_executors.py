@@ -1,0 +1,108 @@
+"""Executors: in-process, local worker processes and a Dask cluster give the same results; a dead worker costs only
+its batch (retried once, then reported); errors in the config stop the run; Dask is imported only when asked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from gdlab.errors import ConfigError
+from gdlab.sweeps.executors import BatchFailure, DaskCluster, InProcess, LocalPool, open_executor
+
+from .executor_tasks import double, worker_environment
+
+
+def _run(executor, batches, fn=double):
+    with executor as ex:
+        return dict(ex.run(fn, batches))
+
+
+def test_choosing_an_executor(monkeypatch):
+    monkeypatch.delenv("GDLAB_DASK_SCHEDULER", raising=False)
+    assert isinstance(open_executor(), InProcess) and isinstance(open_executor(workers=1), InProcess)
+    assert isinstance(open_executor(workers=3), LocalPool)
+    with pytest.raises(ConfigError, match="--workers 0: must be >= 1"):
+        open_executor(workers=0)
+    with pytest.raises(ConfigError, match="choose one"):
+        open_executor(workers=2, scheduler="tcp://127.0.0.1:8786")
+    monkeypatch.setenv("GDLAB_DASK_SCHEDULER", "tcp://127.0.0.1:1")
+    assert isinstance(open_executor(workers=2), LocalPool)  # the command line wins over the environment
+
+
+def test_the_dask_extra_is_named_when_missing(tmp_path):
+    """Without `distributed`, --scheduler says which extra to install; importing gdlab never imports Dask."""
+    code = ("import sys; sys.modules['distributed'] = None\n"  # as if not installed
+            "import gdlab.sweeps.executors as ex\n"
+            "assert 'dask' not in sys.modules\n"
+            "try:\n    ex.open_executor(scheduler='tcp://127.0.0.1:8786')\n"
+            "except ex.ConfigError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'gdlab[dask]'" in out, out
+
+
+def test_local_workers_match_in_process_and_start_with_one_blas_thread():
+    batches = {i: ("ok", i) for i in range(7)}
+    assert _run(LocalPool(2), batches) == _run(InProcess(), batches) == {i: 2 * i for i in range(7)}
+    seen = _run(LocalPool(2), {i: None for i in range(4)}, fn=worker_environment)
+    assert {threads for threads, _, _ in seen.values()} == {"1"}
+    assert not any(numpy_first for _, _, numpy_first in seen.values())  # set before NumPy could load
+
+
+def test_a_dead_local_worker_costs_only_its_batch(tmp_path):
+    batches = {i: ("ok", i) for i in range(5)}
+    batches.update(poison=("die", 0), unlucky=("die_once", str(tmp_path / "flag")), bug=("raise", 0))
+    results = _run(LocalPool(2), batches)
+    assert {k: results[k] for k in range(5)} == {i: 2 * i for i in range(5)}
+    assert results["unlucky"] == "survived"  # killed once, retried on a fresh worker
+    assert isinstance(results["poison"], BatchFailure) and "SIGKILL" in results["poison"].reason
+    assert isinstance(results["bug"], BatchFailure) and "MemoryError" in results["bug"].reason
+
+
+def test_a_config_error_in_a_worker_stops_the_run():
+    with pytest.raises(ConfigError, match="data_dir"):
+        _run(LocalPool(2), {0: ("ok", 1), 1: ("config", 0)})
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A scheduler and two one-thread worker processes on 127.0.0.1, set up as the README's cluster commands: a
+    batch whose worker dies is retried once (allowed-failures 1), and a worker holds only the batch it runs
+    (worker-saturation 1.0), so that a death is charged to that batch alone."""
+    pytest.importorskip("distributed", reason="the Dask extra is not installed (pip install 'gdlab[dask]')")
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+def test_dask_gives_the_same_results_and_survives_a_dead_worker(dask_cluster, tmp_path):
+    """One worker-killing batch at a time: two deaths close together can charge a batch queued behind the first."""
+    ok = {i: ("ok", i) for i in range(4)}
+    with DaskCluster(dask_cluster) as ex:
+        first = dict(ex.run(double, {**ok, "unlucky": ("die_once", str(tmp_path / "flag")), "bug": ("raise", 0)}))
+        second = dict(ex.run(double, {**ok, "poison": ("die", 0)}))
+        seen = dict(ex.run(worker_environment, {i: None for i in range(2)}))
+    expected = _run(InProcess(), ok)
+    assert {k: first[k] for k in ok} == {k: second[k] for k in ok} == expected
+    assert first["unlucky"] == "survived"  # its worker was killed; the scheduler ran it again elsewhere
+    assert isinstance(first["bug"], BatchFailure) and "MemoryError" in first["bug"].reason
+    assert isinstance(second["poison"], BatchFailure) and "worker died" in second["poison"].reason
+    assert {threads for threads, _, _ in seen.values()} == {"1"}  # Dask's nanny sets it
+
+
+def test_an_unreachable_scheduler_is_one_message():
+    pytest.importorskip("distributed", reason="the Dask extra is not installed (pip install 'gdlab[dask]')")
+    from gdlab.errors import GdlabError
+
+    with pytest.raises(ConfigError, match="expected tcp://HOST:PORT"):
+        open_executor(scheduler="nonsense://x")
+    with pytest.raises(GdlabError, match="cannot reach the Dask scheduler"):
+        DaskCluster("tcp://127.0.0.1:9")  # nothing listens on the discard port
