@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GdlabError
+from ..errors import GdlabError, OutputError
+from .files import atomic, create_dir, describe, real_dir
 
 RECORDS = ".batches"
 PLAN = "plan.json"
@@ -32,9 +33,9 @@ def records_dir(run_dir: Path) -> Path:
 
 def write_plan(run_dir: Path, plan: dict) -> None:
     """The sweep's identity and batch keys, written once when the sweep starts."""
-    folder = records_dir(run_dir)
-    folder.mkdir(exist_ok=True)
-    _write_file_atomic(folder / PLAN, (json.dumps(plan, indent=1, sort_keys=True) + "\n").encode())
+    folder = real_dir(records_dir(run_dir))
+    with atomic(folder / PLAN) as f:
+        f.write((json.dumps(plan, indent=1, sort_keys=True) + "\n").encode())
 
 
 def read_plan(run_dir: Path) -> dict | None:
@@ -55,20 +56,25 @@ def record_batch(run_dir: Path, key: str, arrays: dict[str, np.ndarray]) -> None
     members = np.asarray(arrays["members"])
     if len(members) > 1 and not np.all(members[1:] > members[:-1]):
         raise ValueError("record_batch: members must be in increasing grid order")
-    folder = records_dir(run_dir)
-    final = folder / key
+    folder = real_dir(records_dir(run_dir))
     tmp = folder / f".{key}.{os.getpid()}.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    for name, value in arrays.items():
-        with open(tmp / f"{name}.npy", "wb") as f:
-            np.save(f, np.ascontiguousarray(value), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-    _fsync_dir(tmp)
-    os.replace(tmp, final)  # a directory rename: the whole record appears at once
-    _fsync_dir(folder)
+    shutil.rmtree(tmp, ignore_errors=True)  # left by an earlier process with our pid
+    create_dir(tmp)  # exclusive: nothing planted there is written through
+    try:
+        for name, value in arrays.items():
+            with open(tmp / f"{name}.npy", "xb") as f:
+                np.save(f, np.ascontiguousarray(value), allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        os.replace(tmp, folder / key)  # a directory rename: the whole record appears at once
+        _fsync_dir(folder)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(describe(exc, folder / key)) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def recorded_keys(run_dir: Path) -> list[str]:
@@ -87,15 +93,6 @@ def load_record(run_dir: Path, key: str) -> dict[str, np.ndarray]:
 
 def remove_records(run_dir: Path) -> None:
     shutil.rmtree(records_dir(run_dir), ignore_errors=True)
-
-
-def _write_file_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _fsync_dir(path: Path) -> None:
