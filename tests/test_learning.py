@@ -184,3 +184,18 @@ def test_every_shipped_data_config_runs_as_shipped(tmp_path, config):
 def test_mnist_configs_validate(config):
     cfg = load_config(config)
     assert cfg.problem.name == "mnist" and cfg.problem.hidden == (100, 100, 100, 100)
+
+
+def test_datasets_are_read_once_inside_keep_datasets(tmp_path, write_config):
+    """A sweep's batches (or a worker's) share one loaded dataset; outside the block every load reads afresh."""
+    from gdlab.problems.learning import keep_datasets, load_dataset
+
+    spec = load_config(write_config({"problem": {"dataset": "airfoil", "model": "linear"},
+                                     "optimizer": {"name": "sgd", "lr": 0.05}, "steps": 1})).problem
+    assert load_dataset(spec) is not load_dataset(spec)
+    with keep_datasets():
+        first = load_dataset(spec)
+        with keep_datasets():
+            assert load_dataset(spec) is first
+        assert load_dataset(spec) is first
+    assert load_dataset(spec) is not first

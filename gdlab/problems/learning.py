@@ -7,6 +7,10 @@ held-out fraction) does not reshuffle another (the initial weights): stream 0 in
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -21,15 +25,50 @@ EVALS_PER_RUN = 50  # default number of whole-data evaluations in a run (eval_ev
 CHUNK = 4096  # rows per forward pass when evaluating on whole data (bounded memory for large sets)
 
 
+DATASETS_KEPT = 2  # datasets kept loaded while a sweep (or a sweep's worker) runs its batches
+
+
 def load_dataset(spec: ProblemSpec, progress=None) -> Dataset:
+    """The dataset of `spec`; inside keep_datasets() loaded once and shared (Datasets are read-only)."""
     factory = DATASETS.get(spec.name)
     kwargs = dict(spec.params)
     if spec.name == "mnist":
-        kwargs.update(split=spec.split, data_dir=spec.data_dir, progress=progress)
+        kwargs.update(split=spec.split, data_dir=spec.data_dir)
+    key = (spec.name, repr(sorted(kwargs.items())), os.environ.get("GDLAB_DATA_DIR"))
+    if _kept.depth and key in _kept.datasets:
+        _kept.datasets[key] = _kept.datasets.pop(key)  # most recently used last
+        return _kept.datasets[key]
+    if spec.name == "mnist":
+        kwargs["progress"] = progress
     try:
-        return factory(**kwargs)
+        dataset = factory(**kwargs)
     except ConfigError as exc:  # the dataset names its own argument ("n: ..."): say where it is in the config
         raise ConfigError(f"problem.params.{exc}") from None
+    if _kept.depth:
+        _kept.datasets[key] = dataset
+        while len(_kept.datasets) > DATASETS_KEPT:
+            _kept.datasets.pop(next(iter(_kept.datasets)))
+    return dataset
+
+
+class _Kept:
+    depth = 0  # open keep_datasets() blocks
+    datasets: dict[tuple, Dataset] = {}  # (name, arguments, data folder) -> dataset, least recently used first
+
+
+_kept = _Kept()
+
+
+@contextmanager
+def keep_datasets() -> Iterator[None]:
+    """Within the block, each dataset is read from disk (or generated) once and shared by every problem built."""
+    _kept.depth += 1
+    try:
+        yield
+    finally:
+        _kept.depth -= 1
+        if not _kept.depth:
+            _kept.datasets = {}
 
 
 def build_model(spec: ProblemSpec, dataset: Dataset) -> Model:
