@@ -34,6 +34,8 @@ ConfigArg = typer.Argument(..., help="YAML config file.", show_default=False)
 SetOpt = typer.Option([], "--set", help="Override a config key: --set optimizer.lr=0.6 (value parsed as YAML).")
 OutOpt = typer.Option(Path("runs"), "--out", help="Parent folder of the new run directory.")
 SeedOpt = typer.Option(None, "--seed", help="Random seed (overrides the config's seed).")
+SeedsOpt = typer.Option(None, "--seeds", help="Run every member with N seeds (from --seed or the config's seed) in "
+                        "one stack and aggregate them.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar and no table; print only the run directory.")
 
 
@@ -74,9 +76,9 @@ def _finish(outcome, what: str) -> None:
 
 @app.command()
 def run(config: Path = ConfigArg, set_: List[str] = SetOpt, out_dir: Path = OutOpt,
-        seed: Optional[int] = SeedOpt, quiet: bool = QuietOpt) -> None:
+        seed: Optional[int] = SeedOpt, seeds: Optional[int] = SeedsOpt, quiet: bool = QuietOpt) -> None:
     """Run one configuration (one optimizer) and write a run directory."""
-    _execute(config, set_, out_dir, seed, quiet, mode="run")
+    _execute(config, set_, out_dir, seed, quiet, mode="run", seeds=seeds)
 
 
 @app.command()
@@ -84,7 +86,7 @@ def compare(config: Path = ConfigArg,
             optimizers: Optional[str] = typer.Option(None, "--optimizers", help="Comma-separated names to run with "
                                                      "their defaults instead of the config's list, e.g. sgd,adam."),
             set_: List[str] = SetOpt, out_dir: Path = OutOpt, seed: Optional[int] = SeedOpt,
-            quiet: bool = QuietOpt) -> None:
+            seeds: Optional[int] = SeedsOpt, quiet: bool = QuietOpt) -> None:
     """Run several optimizers side by side on the same problem (one vectorized loop)."""
     names = None
     if optimizers is not None:
@@ -92,11 +94,11 @@ def compare(config: Path = ConfigArg,
         if not names:
             with error_boundary():
                 raise ConfigError(f"--optimizers {optimizers!r}: expected comma-separated optimizer names, e.g. sgd,adam")
-    _execute(config, set_, out_dir, seed, quiet, mode="compare", select=names)
+    _execute(config, set_, out_dir, seed, quiet, mode="compare", select=names, seeds=seeds)
 
 
 def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None, quiet: bool, mode: str,
-             select: list[str] | None = None) -> None:
+             select: list[str] | None = None, seeds: int | None = None) -> None:
     with error_boundary():
         from .allocator import keep_freed_memory
         from .config import load_config
@@ -104,9 +106,9 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
         from .runner import run_config
 
         keep_freed_memory()
-        cfg = load_config(config, overrides, select_optimizers=select)
+        cfg = load_config(config, overrides, select_optimizers=select, seed=seed, seeds=seeds)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
-            outcome = run_config(cfg, out=out_dir, mode=mode, seed=seed, progress=bars.steps,
+            outcome = run_config(cfg, out=out_dir, mode=mode, progress=bars.steps,
                                  download_progress=bars.download)
         for w in outcome.warnings:
             err.print(f"[yellow]warning:[/] {escape(w)}")
@@ -138,6 +140,53 @@ def sweep(config: Path = ConfigArg,
         if not quiet:
             out.print(report.sweep_table(outcome))
         _finish(outcome, "the members run so far are in the sweep directory")
+
+
+@app.command()
+def tune(config: Path = ConfigArg, set_: List[str] = SetOpt, out_dir: Path = OutOpt,
+         seed: Optional[int] = SeedOpt,
+         seeds: Optional[int] = typer.Option(None, "--seeds", help="Seeds of the final compare of the tuned settings "
+                                             "(default: 5 fresh ones)."),
+         quiet: bool = QuietOpt) -> None:
+    """Tune every optimizer on the same budget, then compare the tuned settings over seeds."""
+    with error_boundary():
+        from .allocator import keep_freed_memory
+        from .outputs import report
+        from .tune.runner import run_tune
+
+        keep_freed_memory()
+        with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
+            outcome = run_tune(config, out=out_dir, overrides=set_, seed=seed, seeds=seeds, progress=bars.steps)
+        _warn(outcome.warnings, outcome.plot_error)
+        if not quiet:
+            out.print(report.tune_table(outcome))
+            if outcome.compare is not None:
+                out.print(report.summary_table(outcome.compare))
+        _finish(outcome, "what ran so far is in the tune directory")
+
+
+@app.command()
+def bench(suite: Path = typer.Argument(..., help="Suite YAML file (problems, targets, optimizers).",
+                                       show_default=False),
+          out_dir: Path = OutOpt, quiet: bool = QuietOpt) -> None:
+    """Run a suite of problems to their targets: results, performance profiles and scores."""
+    with error_boundary():
+        from .allocator import keep_freed_memory
+        from .bench.runner import run_bench
+        from .outputs import report
+
+        keep_freed_memory()
+        with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
+            outcome = run_bench(suite, out=out_dir, progress=bars.steps)
+        _warn([], outcome.plot_error)
+        if not quiet:
+            out.print(report.bench_table(outcome))
+        _finish(outcome, "the problems run so far are in the bench directory")
+
+
+def _warn(warnings: list[str], plot_error: str | None) -> None:
+    for w in warnings + ([plot_error] if plot_error else []):
+        err.print(f"[yellow]warning:[/] {escape(w)}")
 
 
 @app.command()

@@ -21,6 +21,7 @@ import numpy as np
 from . import signals
 from .optim import OPTIMIZERS
 from .optim.schedules import SCHEDULES
+from .problems.targets import GoalTracker, Target
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Problem(Protocol):
 
     def final_loss(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...  # loss (R,), grad (R, P)
 
+    # Optional: `step_columns` (names) and `step_metrics(params, loss) -> {name: (R,)}`, metrics known at every
+    # step (a toy's suboptimality and distance to its minimiser); `optimum`, the known minimum f* or None.
+
 
 class Sink(Protocol):
     def log(self, step: int, epoch: float, values: dict[str, np.ndarray], rows: np.ndarray) -> None: ...
@@ -70,6 +74,8 @@ class StackResult:
     total_steps: int
     interrupted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    reached_at: np.ndarray | None = None  # (R,) updates after which the target first held, -1 when never
+    reached_time_s: np.ndarray | None = None  # (R,) seconds into the loop when it did, nan when never
 
 
 @dataclass(frozen=True)
@@ -185,12 +191,15 @@ def run_stack(
     path_every: int = 0,
     sink: Sink | None = None,
     progress: Callable[[int, int], None] | None = None,
+    target: Target | None = None,
 ) -> StackResult:
     """Run every member for the same number of steps and return their outcome.
 
     members: Member records (a compare), or GroupSpecs whose indices cover 0..R-1 (a sweep).
 
     path_every: record the parameters every that many steps (0: never); the start and the end always.
+
+    target: record, per member, after how many updates (and seconds) it first met the target (steps to tolerance).
 
     A member whose loss or parameters turn non-finite is frozen: its parameters at that moment are set aside and
     its row of the stack computes on, unread (masking every array at every step would cost more than the row).
@@ -203,15 +212,21 @@ def run_stack(
     groups = build_groups(specs, params, schedule, total)
     fates = _Fates.start(params)
     alive = fates.alive
-    want = getattr(sink, "step_columns", STEP_COLUMNS)  # what the sink keeps of every logged step
+    extra_columns = tuple(getattr(problem, "step_columns", ()))
+    want = getattr(sink, "step_columns", STEP_COLUMNS + extra_columns)  # what the sink keeps of every logged step
+    wanted_extra = [c for c in extra_columns if c in want]
 
-    def step_values(loss: np.ndarray, grad: np.ndarray, t: int) -> dict[str, np.ndarray]:
+    def step_values(loss: np.ndarray, grad: np.ndarray, t: int, params: np.ndarray) -> dict[str, np.ndarray]:
         values = {"loss": loss}
         if "grad_norm" in want:
             values["grad_norm"] = row_norms(grad)
         if "lr" in want:
             values["lr"] = _current_lr(groups, t, n)
+        if wanted_extra:
+            values.update((k, v) for k, v in problem.step_metrics(params, loss).items() if k in wanted_extra)
         return values
+
+    goal = GoalTracker(target, problem, n)
 
     best = np.full(n, np.inf)  # lowest loss seen at the steps (toys) ...
     best_eval = np.full(n, np.inf)  # ... or on the whole training data (datasets: "train_loss")
@@ -230,14 +245,18 @@ def run_stack(
                 if not finite.all():
                     fates.freeze(alive & ~finite, k, k, params, previous, groups)
                 np.fmin(best, loss if alive.all() else np.where(alive, loss, np.inf), out=best)
+                if goal.pending:
+                    goal.check_step(params, loss, alive, k, start)
                 if eval_every and k % eval_every == 0:
                     metrics = problem.evaluate(params)
                     _track_best(best_eval, metrics, alive)
+                    if goal.pending:
+                        goal.check(metrics, alive, k, start)
                     if sink is not None:
                         sink.log(k, problem.epoch(k), metrics, alive)
                 if sink is not None:
                     if k % log_every == 0:
-                        sink.log(k, problem.epoch(k), step_values(loss, grad, k + 1), alive)
+                        sink.log(k, problem.epoch(k), step_values(loss, grad, k + 1, params), alive)
                         last_logged = k
                     if path_every and k % path_every == 0:
                         sink.path(k, params, alive)
@@ -262,6 +281,9 @@ def run_stack(
             params = fates.restore(params)
             final_loss, final_grad = problem.final_loss(params)
             final_metrics = problem.evaluate(params)
+            if goal.pending and not interrupted:  # the end point counts: the loop checks points before their update
+                goal.check_step(params, final_loss, alive, done, start)
+                goal.check(final_metrics, alive, done, start)
             wall = time.perf_counter() - start
             diverged_at = fates.diverged_at
             end_ok = alive & np.isfinite(final_loss)
@@ -273,8 +295,8 @@ def run_stack(
             if sink is not None:
                 end_step = done
                 if end_step != last_logged:
-                    sink.log(end_step, problem.epoch(end_step), step_values(final_loss, final_grad, end_step + 1),
-                             alive)
+                    sink.log(end_step, problem.epoch(end_step), step_values(final_loss, final_grad, end_step + 1,
+                                                                                 params), alive)
                 if final_metrics and eval_every:
                     sink.log(end_step, problem.epoch(end_step), final_metrics, alive)
                 if path_every:
@@ -285,7 +307,7 @@ def run_stack(
     steps_run = np.where(diverged_at >= 0, fates.stopped_at, done)
     best = np.where(np.isfinite(best), best, np.nan)
     return StackResult(status, steps_run, diverged_at, final_loss, best, params, final_metrics, fates.blowup, wall,
-                       total, interrupted)
+                       total, interrupted, reached_at=goal.reached_at, reached_time_s=goal.reached_time_s)
 
 
 STEP_COLUMNS = ("loss", "grad_norm", "lr")  # logged at every log_every-th step unless the sink wants fewer

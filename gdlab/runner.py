@@ -13,9 +13,11 @@ from typing import Callable
 import numpy as np
 
 from . import signals
-from .config import Config, load_config, member_config
+from .config import Config, load_config, member_config, validate
+from .config.repeats import reseeded
 from .engine import Member, StackResult, make_schedule, run_stack
 from .errors import ConfigError, OutputError
+from .outputs.aggregate import AGGREGATE_FILE, aggregate, write_aggregate_csv
 from .outputs.files import create_dir
 from .outputs.rundir import (
     CsvSink,
@@ -27,10 +29,11 @@ from .outputs.rundir import (
     write_yaml,
 )
 from .problems.build import build_problem, stability_warnings
+from .problems.targets import Target
 from .version import __version__
 
 SUMMARY_COLUMNS = ["member", "optimizer", "status", "steps_run", "final_loss", "best_loss", "diverged_at",
-                   "wall_time_s"]
+                   "wall_time_s", "seed"]
 
 
 @dataclass
@@ -46,6 +49,8 @@ class MemberOutcome:
     run_dir: Path
     metrics: dict = field(default_factory=dict)  # whole-data metrics at the end (datasets): val_loss, ...
     predictions: list = field(default_factory=list)  # [(input row, output row)] for the config's `predict`
+    seed: int = 0
+    steps_to_tol: int | None = None  # updates until f − f* <= tol (toys with a known minimum); None: never
 
 
 @dataclass
@@ -57,6 +62,9 @@ class RunOutcome:
     interrupted: bool
     plot_error: str | None = None  # the figures could not be drawn (a warning: the results are whole)
     output_error: str | None = None  # the figures could not be written (disk full: exit 1, results kept)
+    seeds: tuple[int, ...] = (0,)  # the seeds every member ran with; members hold one outcome per (member, seed)
+    aggregate: dict | None = None  # with several seeds: per member, statistics over its seeds (outputs.aggregate)
+    labels: list[str] = field(default_factory=list)  # the members (one per optimizer entry), in order
 
 
 def run_config(
@@ -66,53 +74,69 @@ def run_config(
     mode: str = "run",
     overrides: list[str] = (),
     seed: int | None = None,
+    seeds: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     download_progress: Callable[[str, int, int | None], None] | None = None,
     plots: bool = True,
+    directory: str | Path | None = None,
 ) -> RunOutcome:
     """Run a config (a path or a loaded Config) and write its run directory under `out`.
 
     mode "run" takes a config with one optimizer; "compare" runs every optimizer of the config in one stack and
-    writes a sub-directory per member plus overlay plots.
+    writes a sub-directory per member plus overlay plots. With several seeds (`seeds:` in the config, or `seeds`
+    here: a count from `seed`) every member runs once per seed in the same stack; each (member, seed) gets its
+    own `seed-<k>` run directory, and the run directory an aggregate over the seeds.
+
+    directory: write into exactly this new directory (created here, never reused) instead of one under `out`.
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides)
-    if seed is not None:
-        cfg = _with_seed(cfg, seed)
+    if seed is not None or seeds is not None:
+        cfg = _reseeded(cfg, seed, seeds)
     if mode == "run" and len(cfg.optimizers) > 1:
         raise ConfigError(f"optimizers: `gdlab run` takes one optimizer and this config lists {len(cfg.optimizers)} "
                           f"({', '.join(o.label for o in cfg.optimizers)}); use `gdlab compare` to run them side by side")
-    problem = build_problem(cfg.problem, seed=cfg.seed, dtype=cfg.dtype, predict=cfg.predict,
-                            download_progress=download_progress)  # before any directory exists: missing
-    # data must leave nothing behind
+    seeds = cfg.all_seeds
+    row_seeds = np.tile(np.asarray(seeds), len(cfg.optimizers))  # rows member-major: member i, seed j at i·S + j
+    problem = build_problem(cfg.problem, seed=cfg.seed if len(seeds) == 1 else row_seeds, dtype=cfg.dtype,
+                            predict=cfg.predict, download_progress=download_progress)  # before any directory
+    # exists: missing data must leave nothing behind
     warnings = stability_warnings(cfg.problem, cfg.optimizers)
-    members = [Member(o.label, o.name, o.hparams) for o in cfg.optimizers]
+    members = [Member(o.label, o.name, o.hparams) for o, _ in _rows(cfg)]
     total = problem.total_steps(cfg.steps, cfg.epochs)
     eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
+    target = Target("suboptimality", cfg.tol) if getattr(problem, "optimum", None) is not None else None
+    many = len(seeds) > 1
     with signals.held():  # Ctrl-C or SIGTERM stops the loop only; the directory's files are written whole
-        run_dir = create_run_dir(out, cfg.name)
+        run_dir = create_run_dir(out, cfg.name) if directory is None else create_dir(Path(directory))
         member_dirs = _member_dirs(run_dir, cfg, mode)
-        if mode == "compare":
+        if mode == "compare" or many:
             write_yaml(run_dir / "config.yaml", cfg.resolved)
-        for d, o in zip(member_dirs, cfg.optimizers):
-            write_yaml(d / "config.yaml", member_config(cfg, o))
-        sink = CsvSink(member_dirs, problem.dim, problem.metric_columns)
+        for d, (o, s) in zip(member_dirs, _rows(cfg)):
+            write_yaml(d / "config.yaml", member_config(cfg, o, seed=s if many else None))
+        sink = CsvSink(member_dirs, problem.dim, tuple(getattr(problem, "step_columns", ())) + problem.metric_columns)
         try:
             with signals.allowed():
                 result = run_stack(problem, members, steps=cfg.steps, epochs=cfg.epochs,
                                    schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, log_every=cfg.log_every,
                                    eval_every=eval_every, path_every=path_every(total) if problem.dim <= 10 else 0,
-                                   sink=sink, progress=progress)
+                                   sink=sink, progress=progress, target=target)
         finally:
             sink.close()
         predictions = (problem.predict(result.final_params, np.asarray(cfg.predict)) if cfg.predict
                        else np.zeros((len(members), 0, 0)))  # (R, n_inputs, K)
-        outcomes = _write_summaries(cfg, result, member_dirs, warnings, predictions)
-        if mode == "compare":
-            write_csv_rows(run_dir / "summary.csv", SUMMARY_COLUMNS + sorted(outcomes[0].metrics),
-                           [_summary_row(m) for m in outcomes])
-    outcome = RunOutcome(run_dir, mode, outcomes, warnings, result.interrupted or signals.pending())
+        outcomes = _write_summaries(cfg, result, member_dirs, warnings, predictions, target)
+        if mode == "compare" or many:
+            extra = (["steps_to_tol"] if target else []) + sorted(outcomes[0].metrics)
+            write_csv_rows(run_dir / "summary.csv", SUMMARY_COLUMNS + extra,
+                           [_summary_row(m, extra) for m in outcomes])
+        aggregated = _aggregate(cfg, outcomes, target is not None) if many else None
+        if many:
+            write_aggregate_csv(run_dir / AGGREGATE_FILE, [o.label for o in cfg.optimizers],
+                                [o.name for o in cfg.optimizers], aggregated)
+    outcome = RunOutcome(run_dir, mode, outcomes, warnings, result.interrupted or signals.pending(), seeds=seeds,
+                         aggregate=aggregated, labels=[o.label for o in cfg.optimizers])
     if plots:
-        outcome.plot_error, outcome.output_error = _draw(run_dir, member_dirs, mode)
+        outcome.plot_error, outcome.output_error = _draw(run_dir, member_dirs, mode, len(seeds))
         outcome.interrupted = outcome.interrupted or outcome.plot_error == _not_drawn(run_dir)
     return outcome
 
@@ -121,7 +145,7 @@ def _not_drawn(run_dir: Path) -> str:
     return f"plots not drawn (interrupted); draw them with: gdlab plot {run_dir}"
 
 
-def _draw(run_dir: Path, member_dirs: list[Path], mode: str) -> tuple[str | None, str | None]:
+def _draw(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1) -> tuple[str | None, str | None]:
     """(warning, error) of drawing the standard figures; the results are on disk already, so nothing is raised.
 
     A signal held back while the results were written, or one arriving now, skips the figures (gdlab plot
@@ -132,33 +156,60 @@ def _draw(run_dir: Path, member_dirs: list[Path], mode: str) -> tuple[str | None
     try:
         with signals.allowed():
             signals.check()
-            return draw_outputs(run_dir, member_dirs, mode), None
+            return draw_outputs(run_dir, member_dirs, mode, seeds=seeds), None
     except KeyboardInterrupt:
         return _not_drawn(run_dir), None
     except OutputError as exc:
         return None, f"{exc}; the results are in {run_dir} (redraw the figures with gdlab plot {run_dir})"
 
 
-def _with_seed(cfg: Config, seed: int) -> Config:
-    if seed < 0:
-        raise ConfigError(f"--seed: must be >= 0, got {seed}")
-    resolved = dict(cfg.resolved, seed=seed)
-    return Config(**{**cfg.__dict__, "seed": seed, "resolved": resolved})
+def _reseeded(cfg: Config, seed: int | None, seeds: int | None) -> Config:
+    """`cfg` with --seed / --seeds applied (see config.repeats.reseeded)."""
+    return validate(reseeded(cfg.resolved, seed, seeds), name=cfg.name, source="config")
+
+
+def _rows(cfg: Config) -> list[tuple]:
+    """(optimizer entry, seed) of every row of the stack, member-major."""
+    return [(o, s) for o in cfg.optimizers for s in cfg.all_seeds]
+
+
+def _aggregate(cfg: Config, outcomes: list[MemberOutcome], with_tol: bool) -> dict:
+    """Statistics over the seeds of each member: outcomes are member-major rows, S per member."""
+    shape = (len(cfg.optimizers), len(cfg.all_seeds))
+
+    def grid(get) -> np.ndarray:
+        return np.array([get(m) for m in outcomes], dtype=float).reshape(shape)
+
+    table = {"final_loss": grid(lambda m: m.final_loss), "best_loss": grid(lambda m: m.best_loss)}
+    for key in ("val_loss", "val_accuracy"):
+        if key in outcomes[0].metrics:
+            table[key] = grid(lambda m, k=key: m.metrics[k])
+    steps = grid(lambda m: -1 if m.steps_to_tol is None else m.steps_to_tol) if with_tol else None
+    return aggregate(table, grid(lambda m: m.status == "diverged").astype(bool), steps)
 
 
 def _member_dirs(run_dir: Path, cfg: Config, mode: str) -> list[Path]:
+    """The run directory of every row: the run itself; a sub-directory per member (compare); with several seeds
+    a `seed-<k>` directory per seed (inside the member's for a compare)."""
+    seeds = cfg.all_seeds
     if mode != "compare":
-        return [run_dir]
-    return [create_dir(run_dir / name) for name in member_dir_names([o.label for o in cfg.optimizers])]
+        return [create_dir(run_dir / f"seed-{s}") for s in seeds] if len(seeds) > 1 else [run_dir]
+    dirs = []
+    for name in member_dir_names([o.label for o in cfg.optimizers]):
+        member = create_dir(run_dir / name)
+        dirs += [create_dir(member / f"seed-{s}") for s in seeds] if len(seeds) > 1 else [member]
+    return dirs
 
 
 def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warnings: list[str],
-                     predictions: np.ndarray) -> list[MemberOutcome]:
+                     predictions: np.ndarray, target: Target | None) -> list[MemberOutcome]:
     outcomes = []
-    for i, (d, o) in enumerate(zip(dirs, cfg.optimizers)):
+    many = len(cfg.all_seeds) > 1
+    for i, (d, (o, seed)) in enumerate(zip(dirs, _rows(cfg))):
         predicted = [(list(x), predictions[i, j].tolist()) for j, x in enumerate(cfg.predict)]
         diverged = int(result.diverged_at[i]) if result.diverged_at[i] >= 0 else None
         metrics = {k: float(v[i]) for k, v in result.final_metrics.items() if k != "train_loss"}  # = final_loss
+        reached = None if target is None or result.reached_at[i] < 0 else int(result.reached_at[i])
         summary = {
             "label": o.label,
             "optimizer": o.name,
@@ -170,24 +221,26 @@ def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warning
             "final_params": result.final_params[i].tolist() if result.final_params.shape[1] <= 10 else None,
             "diverged_at": diverged,
             "blowup": ({k: float(v[i]) for k, v in result.blowup.items()} if diverged is not None else None),
+            **({"steps_to_tol": reached, "tol": cfg.tol} if target else {}),
             **metrics,
             **({"predictions": [{"input": x, "output": y} for x, y in predicted]} if predicted else {}),
             "wall_time_s": round(result.wall_time_s, 6),
             "warnings": [w for w in warnings if w.startswith(f"{o.label}:")],
-            "seed": cfg.seed,
+            "seed": seed,
             "gdlab_version": __version__,
             "numpy_version": np.__version__,
             "python_version": platform.python_version(),
-            "config": member_config(cfg, o),
+            "config": member_config(cfg, o, seed=seed if many else None),
         }
         write_json(d / "summary.json", summary)
         outcomes.append(MemberOutcome(o.label, o.name, result.status[i], int(result.steps_run[i]),
                                       float(result.final_loss[i]), float(result.best_loss[i]), diverged,
-                                      result.wall_time_s, d, metrics, predicted))
+                                      result.wall_time_s, d, metrics, predicted, seed, reached))
     return outcomes
 
 
-def _summary_row(m: MemberOutcome) -> list:
+def _summary_row(m: MemberOutcome, extra: list[str]) -> list:
+    values = {"steps_to_tol": "" if m.steps_to_tol is None else m.steps_to_tol, **m.metrics}
     return [m.label, m.optimizer, m.status, m.steps_run, m.final_loss, m.best_loss,
-            "" if m.diverged_at is None else m.diverged_at, round(m.wall_time_s, 6)] + \
-           [m.metrics[k] for k in sorted(m.metrics)]
+            "" if m.diverged_at is None else m.diverged_at, round(m.wall_time_s, 6), m.seed] + \
+           [values[k] for k in extra]

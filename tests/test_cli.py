@@ -60,7 +60,9 @@ def test_run_directory_holds_every_file_of_the_spec(tmp_path, write_config):
         assert key in summary, key
     with open(d / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["step", "epoch", "loss", "grad_norm", "lr"] and len(rows) == 21
+    # the bowl's minimum is known: suboptimality f − f* and the distance to the minimiser at every step
+    assert list(rows[0]) == ["step", "epoch", "loss", "grad_norm", "lr", "suboptimality", "dist_to_min"]
+    assert len(rows) == 21 and summary["steps_to_tol"] is None and summary["tol"] == 1e-6
     with open(d / "trajectory.csv") as f:
         traj = list(csv.reader(f))
     assert traj[0] == ["step", "x1", "x2"] and traj[1] == ["0", "-5.0", "-2.0"] and len(traj) == 22

@@ -15,10 +15,12 @@ from ..errors import ConfigError
 from ..problems.spec import ProblemSpec
 from ..registry import signature_defaults
 from .checker import Checker, show, without_key
+from .repeats import DEFAULT_TOL, check_seeds, check_tol, reseeded
+from .tuning import TuneSpec, check_tune, split_entry_spaces
 from .yamlio import KeyPath, apply_override, load_yaml, parse_assignment
 
 TOP_KEYS = ("name", "problem", "optimizer", "optimizers", "schedule", "steps", "epochs", "log_every",
-            "eval_every", "seed", "dtype", "sweep", "predict")
+            "eval_every", "seed", "seeds", "tol", "dtype", "sweep", "predict", "tune")
 TOY_KEYS = ("objective", "params", "init", "noise")
 DATA_KEYS = ("dataset", "params", "model", "hidden", "activation", "bias", "init", "loss", "batch_size",
              "sampling", "data_dir", "split", "validation")
@@ -49,10 +51,18 @@ class Config:
     sweep: dict = field(default_factory=dict)
     predict: tuple = ()  # inputs (rows of features) to predict after training (datasets)
     resolved: dict = field(default_factory=dict)  # the config as a plain mapping, defaults filled in
+    seeds: tuple[int, ...] = ()  # every seed each member runs with (repetitions in one stack); () = (seed,)
+    tol: float = DEFAULT_TOL  # steps_to_tol: updates until f − f* <= tol (toys with a known minimum)
+    tune: TuneSpec | None = None  # the `tune:` blocks (gdlab tune); None when the config has none
+
+    @property
+    def all_seeds(self) -> tuple[int, ...]:
+        return self.seeds or (self.seed,)
 
 
-def load_config(path: str | Path, overrides: list[str] = (), select_optimizers: list[str] | None = None) -> Config:
-    """Read, override (`--set`) and validate a config file."""
+def load_config(path: str | Path, overrides: list[str] = (), select_optimizers: list[str] | None = None, *,
+                seed: int | None = None, seeds: int | None = None) -> Config:
+    """Read, override (`--set`, `--seed`, `--seeds`) and validate a config file."""
     path = Path(path)
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
@@ -68,12 +78,15 @@ def load_config(path: str | Path, overrides: list[str] = (), select_optimizers: 
         data.pop("optimizer", None)
         data["optimizers"] = [{"name": n} for n in select_optimizers]
         lines.update({("optimizers", i, "name"): "--optimizers" for i in range(len(select_optimizers))})
+    data = reseeded(data, seed, seeds)
+    lines.update({k: f"--{k}" for k, v in (("seed", seed), ("seeds", seeds)) if v is not None})
     return validate(data, name=path.stem, source=str(path), lines=lines)
 
 
 def validate(data: dict, name: str = "config", source: str = "config", lines: dict | None = None) -> Config:
     c = Checker(source, lines or {})
     c.mapping(data, (), TOP_KEYS)
+    data, entry_spaces = split_entry_spaces(data)
     if "problem" not in data:
         raise c.fail(("problem",), "missing: every config needs a problem (an objective or a dataset)")
     problem = _problem(c, data["problem"])
@@ -94,7 +107,8 @@ def validate(data: dict, name: str = "config", source: str = "config", lines: di
         steps, epochs = (DEFAULT_TOY_STEPS, None) if problem.kind == "objective" else (None, 1.0)
     log_every = c.integer(data.get("log_every", 1), ("log_every",), 1)
     eval_every = c.integer(data["eval_every"], ("eval_every",), 1) if data.get("eval_every") is not None else None
-    seed = c.integer(data.get("seed", 0), ("seed",), 0)
+    seed, seeds = check_seeds(c, data)
+    tol = check_tol(c, data)
     default_dtype = "float64" if problem.kind == "objective" else "float32"
     dtype = c.choice(data.get("dtype", default_dtype), ("dtype",), DTYPES)
     run_name = data.get("name", name)
@@ -102,8 +116,10 @@ def validate(data: dict, name: str = "config", source: str = "config", lines: di
         raise c.fail(("name",), f"expected a non-empty text, got {show(run_name)}")
     sweep = _sweep(c, data.get("sweep"))
     predict = _predict(c, data.get("predict"), problem)
+    tune = check_tune(c, data.get("tune"), entry_spaces, optimizers, problem, seed, tol,
+                      "optimizers" if "optimizers" in data else "optimizer")
     cfg = Config(run_name.strip(), problem, optimizers, schedule, steps, epochs, log_every, eval_every,
-                 seed, dtype, sweep, predict)
+                 seed, dtype, sweep, predict, seeds=seeds, tol=tol, tune=tune)
     return _with_resolved(cfg)
 
 
@@ -373,6 +389,10 @@ def _with_resolved(cfg: Config) -> Config:
         "seed": cfg.seed,
         "dtype": cfg.dtype,
     }
+    if len(cfg.all_seeds) > 1:
+        resolved["seeds"] = list(cfg.all_seeds)
+    if p.kind == "objective":
+        resolved["tol"] = cfg.tol
     if cfg.sweep:
         resolved["sweep"] = cfg.sweep
     if cfg.predict:
@@ -389,9 +409,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def member_config(cfg: Config, optimizer: OptimizerSpec) -> dict:
-    """The resolved config of one member of a compare (what its sub-directory's config.yaml holds)."""
+def member_config(cfg: Config, optimizer: OptimizerSpec, seed: int | None = None) -> dict:
+    """The resolved config of one member of a compare (what its sub-directory's config.yaml holds).
+
+    seed: one repetition's seed; its config runs that seed alone (and gives that repetition's numbers again).
+    """
     resolved = dict(cfg.resolved)
     resolved.pop("optimizers")
+    if seed is not None:
+        resolved.pop("seeds", None)
+        resolved["seed"] = seed
     resolved["optimizer"] = {"name": optimizer.name, "label": optimizer.label, **_plain(optimizer.hparams)}
     return resolved

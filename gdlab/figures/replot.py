@@ -7,9 +7,10 @@ from pathlib import Path
 import yaml
 
 from ..errors import ConfigError
+from ..outputs.aggregate import repeat_groups
 from ..outputs.rundir import is_run_dir, load_series
 from ..outputs.sweep_dir import is_sweep_dir
-from .standard import draw_figures, landscape_of, redraw_sweep
+from .standard import draw_figures, draw_repeat_figures, landscape_of, redraw_sweep, run_name
 
 
 def member_dirs_of(path: Path) -> list[Path]:
@@ -47,6 +48,14 @@ def replot(run_dirs: list[Path], *, kind: str, output: Path | None, smooth: int)
             raise ConfigError("RUN_DIR: a sweep directory is redrawn on its own, into its plots/ folder "
                               "(no --output, no other directories)")
         return [p for d in sweeps for p in redraw_sweep(d)]
+    repeats = [repeat_groups(Path(r)) for r in run_dirs]
+    if any(repeats):
+        if len(run_dirs) > 1 or output is not None:
+            raise ConfigError("RUN_DIR: a directory of repeated runs (several seeds) is redrawn on its own, into its "
+                              "plots/ folder (no --output, no other directories)")
+        groups = [(label, [load_series(d) for d in dirs]) for label, dirs in repeats[0]]
+        return draw_repeat_figures(groups, landscape_of(repeats[0][0][1][0]), Path(run_dirs[0]) / "plots",
+                                   title=run_name(Path(run_dirs[0])))
     dirs = [m for r in run_dirs for m in member_dirs_of(r)]
     series = [load_series(d) for d in dirs]
     labels = [s.label for s in series]

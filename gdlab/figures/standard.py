@@ -32,9 +32,17 @@ def run_name(run_dir: Path) -> str:
     return Path(run_dir).name.rsplit("-", 3)[0]
 
 
-def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str) -> str | None:
-    """Draw the standard figures; a failure is reported, not raised (the results are already on disk)."""
+def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1) -> str | None:
+    """Draw the standard figures; a failure is reported, not raised (the results are already on disk).
+
+    seeds > 1: member_dirs hold each member's seeds in turn (member-major); the figures show bands over seeds.
+    """
     try:
+        if seeds > 1:
+            series = [load_series(d) for d in member_dirs]
+            groups = [(series[i].label, series[i:i + seeds]) for i in range(0, len(series), seeds)]
+            draw_repeat_figures(groups, landscape_of(member_dirs[0]), run_dir / "plots", title=run_name(run_dir))
+            return None
         series = [load_series(d) for d in member_dirs]
         land = landscape_of(member_dirs[0])
         name = run_name(run_dir)
@@ -72,6 +80,9 @@ def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *,
                                                  title=title))
                 written.append(curves.loss_curves(series, out_dir / "batch_loss.png", title=f"{title} (mini-batches)",
                                                  smooth=smooth or _default_smoothing(series)))
+            elif all("suboptimality" in s.columns for s in series):  # a known minimum: f − f* on a log axis
+                written.append(curves.loss_curves(series, out_dir / "loss.png", y="suboptimality", logy=True,
+                                                  title=title, smooth=smooth))
             else:
                 written.append(curves.loss_curves(series, out_dir / "loss.png", title=title, smooth=smooth))
             for col in ("val_loss", "train_accuracy", "val_accuracy") if metric_figures else ():
@@ -82,6 +93,31 @@ def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *,
             written.append(paths.trajectories(series, land, out_dir / "trajectory.png", title=title))
             if grid and len(series) > 1:
                 written.append(paths.small_multiples(series, land, out_dir / "trajectories_grid.png", title=title))
+    return written
+
+
+def draw_repeat_figures(groups: list[tuple[str, list[Series]]], land: Landscape | None, out_dir: Path, *,
+                        title: str = "") -> list[Path]:
+    """Members run with several seeds: median curves with 25–75 % bands, and every seed's path with the median's."""
+    from . import bands
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    every = [s for _, seeds in groups for s in seeds]
+    written = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if any("train_loss" in s.columns for s in every):
+            written.append(bands.band_curves(groups, out_dir / "loss.png", x="epoch", y="train_loss", title=title))
+        elif all("suboptimality" in s.columns for s in every):
+            written.append(bands.band_curves(groups, out_dir / "loss.png", y="suboptimality", logy=True,
+                                             title=title))
+        else:
+            written.append(bands.band_curves(groups, out_dir / "loss.png", title=title))
+        for col in ("val_loss", "val_accuracy"):
+            if any(col in s.columns for s in every):
+                written.append(bands.band_curves(groups, out_dir / f"{col}.png", x="epoch", y=col, title=title))
+        if land is not None and any(s.path is not None for s in every):
+            written.append(bands.seed_paths(groups, land, out_dir / "trajectory.png", title=title))
     return written
 
 

@@ -31,6 +31,7 @@ AXIS_LABELS = {
     "step": "step", "epoch": "epoch", "wall_time": "wall time (s)", "loss": "loss",
     "val_loss": "validation loss", "val_accuracy": "validation accuracy", "train_loss": "training loss",
     "batch_loss": "mini-batch loss", "grad_norm": "gradient norm", "lr": "learning rate",
+    "suboptimality": "suboptimality f − f*", "dist_to_min": "distance to the minimiser",
 }
 START = dict(marker="o", markersize=8, markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.5)
 STAR = dict(marker="*", markersize=15, markerfacecolor="gold", markeredgecolor="black", markeredgewidth=0.8)

@@ -18,6 +18,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+import numpy as np
+
 STATUS_STYLE = {"completed": "green", "diverged": "red", "interrupted": "yellow"}
 
 
@@ -79,6 +81,8 @@ def summary_table(outcome) -> Table:
 
     Narrow enough for an 80-column terminal: the whole-data training accuracy stays in the files.
     """
+    if getattr(outcome, "aggregate", None) is not None:
+        return aggregate_table(outcome)
     extra = [k for k in TABLE_METRICS if outcome.members and k in outcome.members[0].metrics]
     table = Table(title=f"{outcome.mode}: {outcome.run_dir.name}  (final and best loss)", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
@@ -91,6 +95,36 @@ def summary_table(outcome) -> Table:
                       style=STATUS_STYLE.get(m.status, ""))
         table.add_row(Text(m.label), _num(m.final_loss, 5), _num(m.best_loss, 5), str(m.steps_run), status,
                       *[_num(m.metrics[k], 4) for k in extra], f"{m.wall_time_s:.2f}s")
+    return table
+
+
+def _spread(agg: dict, name: str, i: int, digits: int = 4) -> str:
+    """'0.1234 [0.1, 0.2]': the median and quartiles over seeds."""
+    med, lo, hi = (float(agg[f"{name}_{k}"][i]) for k in ("median", "q25", "q75"))
+    if math.isnan(med):
+        return "–"
+    return f"{_num(med, digits)} [{_num(lo, 3)}, {_num(hi, 3)}]"
+
+
+def aggregate_table(outcome) -> Table:
+    """Per member, over its seeds: final and best loss as median [25 %, 75 %], diverged seeds (+ validation)."""
+    agg = outcome.aggregate
+    n = len(outcome.seeds)
+    extra = [k for k in TABLE_METRICS if f"{k}_median" in agg]
+    table = Table(title=f"{outcome.mode}: {outcome.run_dir.name}  (median [25 %, 75 %] over {n} seeds)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ["member", "final loss", "best loss"] + [TABLE_METRICS[k] for k in extra] + \
+            (["steps to tol"] if "steps_to_tol_median" in agg else []) + ["diverged"]:
+        table.add_column(col, justify="left" if col == "member" else "right", no_wrap=col != "member")
+    for i, label in enumerate(outcome.labels):
+        gone = int(agg["diverged"][i])
+        cells = [_spread(agg, "final_loss", i), _num(float(agg["best_loss_median"][i]), 4)]
+        cells += [_spread(agg, k, i) for k in extra]
+        if "steps_to_tol_median" in agg:
+            st = float(agg["steps_to_tol_median"][i])
+            cells.append("never" if math.isinf(st) else f"{st:.0f} ({int(agg['reached_tol'][i])}/{n})")
+        cells.append(Text(f"{gone}/{n}", style="red" if gone else "green"))
+        table.add_row(Text(label), *cells)
     return table
 
 
@@ -114,6 +148,45 @@ def sweep_table(outcome, top: int = 10) -> Group:
     line = Text("  ".join(f"{k}: {v:,}" for k, v in counts.items() if v or k == "diverged"))
     line.append(f"   loop time {outcome.wall_time_s:.3f} s")
     return Group(table, line)
+
+
+def tune_table(outcome) -> Table:
+    """Per optimizer: the chosen setting, the criterion's value, how many trials ran and diverged."""
+    trials = outcome.trials
+    plan = trials.plan
+    keys = list(dict.fromkeys(k for space in plan.spec.spaces for k in space))
+    table = Table(title=f"tune: {outcome.run_dir.name}  ({plan.spec.criterion}, {len(plan.seeds)} seed(s) per trial)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ["member", *keys, plan.spec.criterion.replace("_", " "), "trials", "diverged"]:
+        table.add_column(col, justify="left" if col == "member" else "right", no_wrap=col != "member")
+    for m, (o, c) in enumerate(zip(plan.config.optimizers, trials.choices)):
+        t = trials.trials_of(m)
+        setting = plan.settings[int(t[c.index])]
+        value = "all diverged" if c.all_diverged else _num(c.value, 5)
+        table.add_row(Text(o.label), *[_num(setting[k], 4) if k in setting else "–" for k in keys], value,
+                      str(len(t)), str(int(trials.diverged[t].sum())))
+    return table
+
+
+def bench_table(outcome) -> Group:
+    """Problems × optimizers: the median cost to each target (– when not reached), then scores and problems solved."""
+    s = outcome.suite
+    unit = "steps" if s.measure == "steps" else "s"
+    table = Table(title=f"bench: {outcome.run_dir.name}  (median {s.measure} to target)", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("problem", no_wrap=False)
+    for label in s.labels:
+        table.add_column(label, justify="right")
+    for i, p in enumerate(s.problems):
+        best = float(np.min(outcome.costs[i]))
+        cells = []
+        for c in outcome.costs[i]:
+            text = "–" if not np.isfinite(c) else (f"{c:.0f}" if unit == "steps" else f"{c:.3g}")
+            cells.append(Text(text, style="bold green" if np.isfinite(c) and c == best else ""))
+        table.add_row(Text(f"{p.name}: {p.target_text}"), *cells)
+    table.add_row(Text("score (AlgoPerf, τ ≤ 4)", style="bold"), *[f"{x:.3f}" for x in outcome.scores])
+    table.add_row(Text("solved"), *[f"{int(n)}/{len(s.problems)}" for n in outcome.solved])
+    return Group(table)
 
 
 def prediction_lines(outcome) -> list[str]:

@@ -13,9 +13,12 @@ from .spec import ProblemSpec
 from .toy import toy_landscape, toy_problem
 
 
-def build_problem(spec: ProblemSpec, *, seed: int, dtype: str = "float64", predict: tuple = (),
+def build_problem(spec: ProblemSpec, *, seed, dtype: str = "float64", predict: tuple = (),
                   params: dict | None = None, download_progress=None):
-    """The problem `spec` describes, with its random generator seeded from `seed`.
+    """The problem `spec` describes, with its random generators seeded from `seed`.
+
+    seed: an int (one seed for every member) or the seed of every member, (R,): repetitions in one stack, one
+    random stream per distinct seed (see problems.seeds).
 
     params: the toy objective's parameters instead of spec.params (per-member arrays in a sweep).
     predict: inputs the model will be asked to predict (their widths are checked against the data).

@@ -1,8 +1,10 @@
 """A model learning from a dataset, as a problem the lockstep engine can run.
 
 Every member trains its own copy of the same model from the same initial parameters and sees the same batch at
-each step. The random streams are separate and derived from the seed, so that changing one thing (say the
-held-out fraction) does not reshuffle another (the initial weights): stream 0 initializes, 1 splits, 2 batches.
+each step, unless members run with different seeds (repetitions): then each distinct seed has its own initial
+weights, split and batches, shared by its members. The random streams are separate and derived from the seed, so
+that changing one thing (say the held-out fraction) does not reshuffle another (the initial weights): stream 0
+initializes, 1 splits, 2 batches.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .datasets.batching import BatchPlan, split_validation
 from .landscape import Landscape
 from .losses import LOSSES, accuracy
 from .models import MODELS, Model
+from .seeds import SeedRows
 from .spec import ProblemSpec
 
 EVALS_PER_RUN = 50  # default number of whole-data evaluations in a run (eval_every = total // 50)
@@ -79,29 +82,28 @@ def build_model(spec: ProblemSpec, dataset: Dataset) -> Model:
 
 
 class DataProblem:
+    """A model on a dataset with a loss, for R members in lockstep.
+
+    seed: an int (every member shares the streams) or the seed of every member, (R,): each distinct seed has its
+    own initial weights, held-out split and batches, drawn once and used by all members of that seed.
+    """
+
     kind = "dataset"
 
-    def __init__(self, spec: ProblemSpec, dataset: Dataset, *, seed: int, dtype: str, predict: tuple = ()):
+    def __init__(self, spec: ProblemSpec, dataset: Dataset, *, seed, dtype: str, predict: tuple = ()):
         self.dtype = np.dtype(dtype)
         self.model = build_model(spec, dataset)
         self.loss = LOSSES.get(spec.loss)()
         self.classify = dataset.task != "regression"
-        seeds = [np.random.default_rng([seed, i]) for i in range(3)]
-        self.init_rng, split_rng, self.batch_rng = seeds
-        try:
-            train, val = (split_validation(dataset.n, spec.validation, split_rng) if spec.validation
-                          else (np.arange(dataset.n), np.arange(0)))
-        except ConfigError as exc:
-            raise ConfigError(f"problem.{exc}") from None
-        if spec.validation and (len(val) == 0 or len(train) == 0):
-            raise ConfigError(f"problem.validation: {spec.validation:g} of {dataset.n} rows leaves an empty "
-                              f"{'validation' if len(val) == 0 else 'training'} set")
+        self.seeds = SeedRows.of(seed)
+        self.init_rngs, split_rngs, self.batch_rngs = (self.seeds.derived(i) for i in range(3))
+        self.parts = [self._split(spec, dataset, rng) for rng in split_rngs] if spec.validation else \
+            [self._split(spec, dataset, None)] * len(self.seeds.seeds)  # no split: every seed shares the rows
         widths = {len(row) for row in predict}
         if widths and widths != {dataset.n_features}:
             raise ConfigError(f"predict: {list(predict[0])} has {widths.pop()} feature(s); {dataset.name} has "
                               f"{dataset.n_features}, so each input needs {dataset.n_features} number(s)")
-        self.X, self.y = self._rows(dataset, train)
-        self.Xv, self.yv = self._rows(dataset, val)
+        self.X, self.y, self.Xv, self.yv = self.parts[0]  # the first seed's rows (the only ones for one seed)
         n = len(self.X)
         if spec.batch_size is not None and spec.batch_size > n:
             raise ConfigError(f"problem.batch_size: {spec.batch_size} is larger than the {n} training rows of "
@@ -109,31 +111,76 @@ class DataProblem:
         self.plan = BatchPlan(n, spec.batch_size, spec.sampling)
         self.dim = self.model.n_params
         self.metric_columns = ("train_loss",) + (("train_accuracy",) if self.classify else ()) + \
-            (("val_loss",) + (("val_accuracy",) if self.classify else ()) if len(val) else ())
+            (("val_loss",) + (("val_accuracy",) if self.classify else ()) if len(self.Xv) else ())
         self._batches = None
         self._next_step = 0
+
+    def _split(self, spec: ProblemSpec, dataset: Dataset, rng) -> tuple:
+        """(X, y, Xv, yv): the training and held-out rows of one seed."""
+        try:
+            train, val = (split_validation(dataset.n, spec.validation, rng) if spec.validation
+                          else (np.arange(dataset.n), np.arange(0)))
+        except ConfigError as exc:
+            raise ConfigError(f"problem.{exc}") from None
+        if spec.validation and (len(val) == 0 or len(train) == 0):
+            raise ConfigError(f"problem.validation: {spec.validation:g} of {dataset.n} rows leaves an empty "
+                              f"{'validation' if len(val) == 0 else 'training'} set")
+        return (*self._rows(dataset, train), *self._rows(dataset, val))
 
     def _rows(self, dataset: Dataset, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = np.ascontiguousarray(dataset.X[idx], dtype=self.dtype)
         y = dataset.y[idx]
         return X, (np.ascontiguousarray(y, dtype=self.dtype) if y.ndim == 2 else y)
 
+    def _per_seed(self, params: np.ndarray, fn) -> tuple:
+        """fn(j, params of seed j's members) -> arrays with a leading members axis, put together in member order.
+
+        One seed: fn(0, params) itself. Several: one call per distinct seed (never one per member), on a
+        contiguous copy of that seed's rows so that every member computes exactly as it would alone.
+        """
+        if self.seeds.single:
+            return fn(0, params)
+        out = None
+        for j, rows in enumerate(self.seeds.rows):
+            part = fn(j, np.ascontiguousarray(params[rows]))
+            if out is None:
+                out = tuple({k: np.empty((len(params),) + v.shape[1:], v.dtype) for k, v in a.items()}
+                            if isinstance(a, dict) else np.empty((len(params),) + a.shape[1:], a.dtype) for a in part)
+            for whole, a in zip(out, part):
+                if isinstance(a, dict):
+                    for k, v in a.items():
+                        whole[k][rows] = v
+                else:
+                    whole[rows] = a
+        return out
+
     def initial_params(self, n_runs: int) -> np.ndarray:
-        return self.model.init(n_runs, self.init_rng, self.dtype)
+        self.seeds.check(n_runs)
+        if self.seeds.single:
+            return self.model.init(n_runs, self.init_rngs[0], self.dtype)
+        params = np.empty((n_runs, self.dim), dtype=self.dtype)
+        for rows, rng in zip(self.seeds.rows, self.init_rngs):
+            params[rows] = self.model.init(1, rng, self.dtype)  # one draw per seed, as that seed alone
+        return params
 
     def total_steps(self, steps: int | None, epochs: float | None) -> int:
         total = self.plan.steps_for(steps=steps, epochs=None if steps is not None else epochs)
-        self._batches = self.plan.batches(self.batch_rng, total)
+        self._batches = [self.plan.batches(rng, total) for rng in self.batch_rngs]
         return total
 
     def loss_and_grad(self, params: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self._batches is None or k != self._next_step:
             raise RuntimeError("DataProblem steps must run in order from 0 after total_steps()")
         self._next_step += 1
-        idx = next(self._batches)
-        if self.plan.full_batch:
-            return self.model.loss_and_grad(params, self.X, self.y, self.loss)
-        return self.model.loss_and_grad(params, self.X[idx], self.y[idx], self.loss)
+        batches = [next(b) for b in self._batches]  # one batch per distinct seed
+
+        def step(j: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            X, y = self.parts[j][:2]
+            if self.plan.full_batch:
+                return self.model.loss_and_grad(p, X, y, self.loss)
+            return self.model.loss_and_grad(p, X[batches[j]], y[batches[j]], self.loss)
+
+        return self._per_seed(params, step)
 
     def epoch(self, k: int) -> float:
         return float(self.plan.epoch_at(k))
@@ -143,8 +190,11 @@ class DataProblem:
 
     def evaluate(self, params: np.ndarray) -> dict[str, np.ndarray]:
         """Loss (and accuracy) on the whole training data and on the held-out rows."""
+        return self._per_seed(params, lambda j, p: (self._evaluate(p, *self.parts[j]),))[0]
+
+    def _evaluate(self, params: np.ndarray, X, y, Xv, yv) -> dict[str, np.ndarray]:
         out = {}
-        for prefix, X, y in (("train", self.X, self.y), ("val", self.Xv, self.yv)):
+        for prefix, X, y in (("train", X, y), ("val", Xv, yv)):
             if len(X) == 0:
                 continue
             loss, acc = self._whole(params, X, y)
@@ -167,21 +217,24 @@ class DataProblem:
 
     def final_loss(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Loss and gradient on the whole training data (d2l reports this loss)."""
+        return self._per_seed(params, lambda j, p: self._final_loss(p, *self.parts[j][:2]))
+
+    def _final_loss(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         total_loss = np.zeros(len(params))
         total_grad = np.zeros(params.shape, dtype=params.dtype)
-        for start in range(0, len(self.X), CHUNK):
-            Xc, yc = self.X[start:start + CHUNK], self.y[start:start + CHUNK]
+        for start in range(0, len(X), CHUNK):
+            Xc, yc = X[start:start + CHUNK], y[start:start + CHUNK]
             loss, grad = self.model.loss_and_grad(params, Xc, yc, self.loss)
             total_loss += loss * len(Xc)
             total_grad += grad * len(Xc)
-        return total_loss / len(self.X), total_grad / len(self.X)
+        return total_loss / len(X), total_grad / len(X)
 
     def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
         out, _ = self.model.forward(params, np.asarray(X, dtype=self.dtype))
         return out
 
 
-def data_problem(spec: ProblemSpec, *, seed: int, dtype: str, predict: tuple = (), progress=None) -> DataProblem:
+def data_problem(spec: ProblemSpec, *, seed, dtype: str, predict: tuple = (), progress=None) -> DataProblem:
     return DataProblem(spec, load_dataset(spec, progress), seed=seed, dtype=dtype, predict=predict)
 
 

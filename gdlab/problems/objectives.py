@@ -37,6 +37,7 @@ class Objective:
     minimiser: tuple[float, ...] | None = None
     min_value: float | None = None
     max_curvature: float | None = None  # largest Hessian eigenvalue where constant (quadratics)
+    more_minimisers: tuple[tuple[float, ...], ...] = ()  # further global minimisers (Himmelblau has four)
 
 
 def _cols(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,6 +222,11 @@ def beale() -> Objective:
     )
 
 
+# Himmelblau's three other minima (f = 0), by Newton's method from (-2.8, 3.1), (-3.8, -3.3), (3.6, -1.8)
+HIMMELBLAU_OTHER_MINIMA = ((-2.805118086952745, 3.131312518250573), (-3.779310253377747, -3.2831859912861696),
+                           (3.5844283403304917, -1.8481265269644036))
+
+
 @OBJECTIVES.register("himmelblau", "f = (x² + y − 11)² + (x + y² − 7)²; four minima, one at (3, 2)")
 def himmelblau() -> Objective:
     """Four equal minima: which one an optimizer finds depends on where it starts."""
@@ -244,6 +250,7 @@ def himmelblau() -> Objective:
         window=((-5.0, 5.0), (-5.0, 5.0)),
         minimiser=(3.0, 2.0),
         min_value=0.0,
+        more_minimisers=HIMMELBLAU_OTHER_MINIMA,
     )
 
 
