@@ -1,0 +1,142 @@
+"""`gdlab bench SUITE`: every (problem, optimizer) to its target, then performance profiles and scores.
+
+Each (problem, optimizer) runs as one stack holding its seeds (so a wall time to the target is that optimizer's
+own, with the same number of members as the others); a tuned suite first tunes every optimizer on the problem
+(gdlab.tune) and runs the chosen settings. The cost of an optimizer on a problem is the median over its seeds of
+the steps (or seconds) to the target, a seed that never got there counting as infinite.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..config import Config
+from ..engine import Member, make_schedule, run_stack
+from ..outputs.rundir import create_run_dir, write_csv_rows, write_json
+from ..problems.build import build_problem
+from ..version import __version__
+from . import profiles
+from .suite import Suite, SuiteProblem, load_suite
+
+RESULT_COLUMNS = ["problem", "optimizer", "seed", "status", "steps_to_target", "time_to_target_s", "final_loss",
+                  "best_loss", "diverged_at", "steps_run", "wall_time_s", "settings"]
+
+
+@dataclass
+class BenchOutcome:
+    run_dir: Path
+    suite: Suite
+    costs: np.ndarray  # (P, S) median cost over seeds (inf: not reached)
+    ratios: np.ndarray  # (P, S)
+    scores: np.ndarray  # (S,) AlgoPerf's score
+    solved: np.ndarray  # (S,) problems solved
+    settings: dict = field(default_factory=dict)  # (problem, label) -> the hyperparameters run
+    interrupted: bool = False
+    plot_error: str | None = None
+
+
+def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[[int, int], None] | None = None,
+              plots: bool = True) -> BenchOutcome:
+    suite = load_suite(path)
+    for p in suite.problems:  # every dataset readable before a directory exists
+        build_problem(p.config.problem, seed=p.config.seed, dtype=p.config.dtype)
+    run_dir = create_run_dir(out, suite.name)
+    (run_dir / "suite.yaml").write_text(Path(path).read_text(encoding="utf-8"), encoding="utf-8")
+    rows, settings, sensitivity = [], {}, {}
+    costs = np.full((len(suite.problems), len(suite.labels)), np.inf)
+    interrupted = False
+    for i, p in enumerate(suite.problems):
+        cfg = p.config
+        if cfg.tune is not None:
+            from ..tune.runner import tune_trials  # tuning only when the suite asks for it
+
+            trials = tune_trials(cfg)
+            sensitivity[p.name] = trials
+            cfg = trials.tuned_config
+            interrupted = trials.interrupted
+        for j, o in enumerate(cfg.optimizers):
+            if interrupted:
+                break
+            result = run_member(cfg, o, p)
+            settings[(p.name, suite.labels[j])] = _settings(o)
+            steps = profiles.steps_to_target(result.reached_at)
+            cost = steps if suite.measure == "steps" else np.where(np.isfinite(steps), result.reached_time_s, np.inf)
+            costs[i, j] = profiles.median_cost(cost)
+            rows += _rows(p, suite.labels[j], cfg, result, settings[(p.name, suite.labels[j])])
+            interrupted = result.interrupted
+            if progress is not None:
+                progress(i * len(suite.labels) + j + 1, len(suite.problems) * len(suite.labels))
+        if interrupted:
+            break
+    ratios = profiles.performance_ratios(costs)
+    outcome = BenchOutcome(run_dir, suite, costs, ratios, profiles.integrated_score(ratios),
+                           np.isfinite(costs).sum(axis=0), settings, interrupted)
+    _write(outcome, rows)
+    if plots:
+        _draw(outcome, sensitivity)
+    return outcome
+
+
+def run_member(cfg: Config, o, p: SuiteProblem):
+    """One optimizer on one problem, once per seed, in one stack: the engine's result with steps to the target."""
+    seeds = np.asarray(cfg.all_seeds)
+    problem = build_problem(cfg.problem, seed=cfg.seed if len(seeds) == 1 else seeds, dtype=cfg.dtype)
+    total = problem.total_steps(cfg.steps, cfg.epochs)
+    eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
+    return run_stack(problem, [Member(o.label, o.name, o.hparams)] * len(seeds), steps=cfg.steps, epochs=cfg.epochs,
+                     schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, log_every=max(1, total),
+                     eval_every=eval_every, target=p.target)
+
+
+def _settings(o) -> str:
+    return " ".join(f"{k}={v:g}" for k, v in o.hparams.items() if isinstance(v, float) and not isinstance(v, bool))
+
+
+def _rows(p: SuiteProblem, label: str, cfg: Config, result, settings: str) -> list[list]:
+    out = []
+    for k, seed in enumerate(cfg.all_seeds):
+        reached = int(result.reached_at[k])
+        out.append([p.name, label, seed, result.status[k], "" if reached < 0 else reached,
+                    "" if reached < 0 else round(float(result.reached_time_s[k]), 6), float(result.final_loss[k]),
+                    float(result.best_loss[k]), "" if result.diverged_at[k] < 0 else int(result.diverged_at[k]),
+                    int(result.steps_run[k]), round(result.wall_time_s, 6), settings])
+    return out
+
+
+def _write(o: BenchOutcome, rows: list[list]) -> None:
+    d = o.run_dir
+    write_csv_rows(d / "results.csv", RESULT_COLUMNS, rows)
+    taus = profiles.breakpoints(o.ratios)
+    rho = profiles.profile(o.ratios, taus)  # (S, T)
+    write_csv_rows(d / "profile.csv", ["optimizer", "tau", "rho"],
+                   [[label, float(t), float(r)] for label, curve in zip(o.suite.labels, rho) for t, r in zip(taus, curve)])
+    write_csv_rows(d / "scores.csv", ["optimizer", "score", "solved", "problems", "best_on"],
+                   [[label, float(o.scores[j]), int(o.solved[j]), len(o.suite.problems),
+                     int(np.sum(o.ratios[:, j] == 1.0))] for j, label in enumerate(o.suite.labels)])
+    write_json(d / "summary.json", {
+        "status": "interrupted" if o.interrupted else "completed", "suite": o.suite.name, "measure": o.suite.measure,
+        "tuned": o.suite.tuned, "problems": [p.name for p in o.suite.problems], "optimizers": list(o.suite.labels),
+        "targets": {p.name: p.target_text for p in o.suite.problems},
+        "scores": {label: float(s) for label, s in zip(o.suite.labels, o.scores)},
+        "gdlab_version": __version__, "numpy_version": np.__version__, "python_version": platform.python_version(),
+    })
+
+
+def _draw(o: BenchOutcome, sensitivity: dict) -> None:
+    """The profile figure (and each tuned problem's sensitivity curves); a failure is reported, not raised."""
+    try:
+        from ..figures.tuning import performance_profiles
+
+        taus = profiles.breakpoints(o.ratios)
+        performance_profiles(list(o.suite.labels), taus, profiles.profile(o.ratios, taus),
+                             o.run_dir / "plots" / "profile.png", scores=o.scores, measure=o.suite.measure,
+                             n_problems=len(o.suite.problems), title=f"{o.suite.name}: performance profiles")
+        for name, trials in sensitivity.items():
+            trials.draw(o.run_dir / "plots" / f"sensitivity-{name}.png", title=f"{o.suite.name}: {name}")
+    except Exception as exc:  # noqa: BLE001 - the numbers are on disk already
+        o.plot_error = f"plots could not be drawn: {type(exc).__name__}: {exc}"

@@ -1,0 +1,131 @@
+"""`gdlab tune CONFIG`: the tune directory, from the trials to the final compare of the chosen settings.
+
+    <tune>/config.yaml     the config as resolved, with the tuning spec as written
+    <tune>/trials.csv      one row per (trial, seed): optimizer, searched values, status, criterion, losses
+    <tune>/chosen.csv      per optimizer: the chosen values, the criterion's value, trials, diverged trials
+    <tune>/tuned.yaml      a compare config of the chosen settings (`gdlab compare tuned.yaml` runs it as is)
+    <tune>/plots/sensitivity.png
+    <tune>/compare/        the final compare: the chosen settings rerun with seeds (bands, aggregate.csv)
+    <tune>/summary.json
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..config import Config, load_config
+from ..outputs.rundir import create_run_dir, write_csv_rows, write_json, write_yaml
+from ..runner import RunOutcome, run_config
+from ..version import __version__
+from .trials import Trials, chosen_settings, choose_all, plan_trials, run_trials, spec_of
+
+
+@dataclass
+class TuneOutcome:
+    run_dir: Path
+    trials: Trials
+    compare: RunOutcome | None
+    interrupted: bool
+    plot_error: str | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.trials.warnings + (self.compare.warnings if self.compare else [])
+
+
+def tune_trials(cfg: Config, progress: Callable[[int, int], None] | None = None) -> Trials:
+    """Plan, run and choose: the library's tuning without any file (gdlab bench tunes this way)."""
+    plan = plan_trials(cfg, spec_of(cfg))
+    return choose_all(plan, run_trials(plan, progress))
+
+
+def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides: list[str] = (),
+             seed: int | None = None, seeds: int | None = None, progress: Callable[[int, int], None] | None = None,
+             plots: bool = True) -> TuneOutcome:
+    """Tune every optimizer of a compare config, then compare the chosen settings with repetitions."""
+    cfg = config if isinstance(config, Config) else load_config(config, overrides, seed=seed, seeds=seeds)
+    plan = plan_trials(cfg, spec_of(cfg))
+    run_dir = create_run_dir(out, f"{cfg.name}-tune")
+    write_yaml(run_dir / "config.yaml", {**cfg.resolved, "tune": _written(plan)})
+    trials = choose_all(plan, run_trials(plan, progress))
+    _write_trials(run_dir, trials)
+    write_yaml(run_dir / "tuned.yaml", trials.tuned)
+    outcome = TuneOutcome(run_dir, trials, None, trials.interrupted)
+    if plots:
+        try:
+            trials.draw(run_dir / "plots" / "sensitivity.png",
+                        title=f"{cfg.name}: {plan.spec.criterion.replace('_', ' ')} by learning rate")
+        except Exception as exc:  # noqa: BLE001 - the numbers are on disk already
+            outcome.plot_error = f"plots could not be drawn: {type(exc).__name__}: {exc}"
+    if not trials.interrupted:
+        outcome.compare = run_config(trials.tuned_config, mode="compare", directory=run_dir / "compare",
+                                     progress=progress, plots=plots)
+        outcome.interrupted = outcome.compare.interrupted
+        outcome.plot_error = outcome.plot_error or outcome.compare.plot_error
+    write_json(run_dir / "summary.json", _summary(outcome))
+    return outcome
+
+
+def _written(plan) -> dict:
+    spec = plan.spec
+    return {"criterion": spec.criterion, **({"target": _target_text(spec.target)} if spec.target else {}),
+            "seeds": list(spec.seeds), "equal_trials": spec.equal_trials,
+            "spaces": {o.label: w for o, w in zip(plan.config.optimizers, spec.written)}}
+
+
+def _target_text(t) -> str:
+    from ..problems.targets import describe
+
+    return describe(t)
+
+
+def _write_trials(run_dir: Path, trials: Trials) -> None:
+    plan = trials.plan
+    keys = list(dict.fromkeys(k for space in plan.spec.spaces for k in space))
+    metrics = [k for k in ("val_loss", "val_accuracy", "steps_to_target") if k in trials.per_seed]
+    rows = []
+    for t, m in enumerate(plan.entry.tolist()):
+        o = plan.config.optimizers[m]
+        for s, seed in enumerate(plan.seeds):
+            ps = trials.per_seed
+            rows.append([o.label, o.name, t, *[plan.settings[t].get(k, "") for k in keys], seed, ps["status"][t, s],
+                         float(ps["criterion"][t, s]), float(ps["final_loss"][t, s]), float(ps["best_loss"][t, s]),
+                         *[_cell(ps[k][t, s]) for k in metrics]])
+    write_csv_rows(run_dir / "trials.csv", ["member", "optimizer", "trial", *keys, "seed", "status",
+                                            plan.spec.criterion if plan.spec.criterion not in metrics else "criterion",
+                                            "final_loss", "best_loss", *metrics], rows)
+    chosen = []
+    for m, (o, c, setting) in enumerate(zip(plan.config.optimizers, trials.choices,
+                                            chosen_settings(plan, trials.choices))):
+        t = trials.trials_of(m)
+        chosen.append([o.label, o.name, trials.tuned["optimizers"][m]["label"], *[setting.get(k, "") for k in keys],
+                       plan.spec.criterion, c.value, len(t), int(trials.diverged[t].sum()), c.all_diverged])
+    write_csv_rows(run_dir / "chosen.csv", ["member", "optimizer", "tuned_label", *keys, "criterion", "value",
+                                            "trials", "diverged_trials", "all_diverged"], chosen)
+
+
+def _cell(v):
+    v = v.item() if isinstance(v, np.generic) else v
+    return "" if isinstance(v, float) and not np.isfinite(v) else v
+
+
+def _summary(o: TuneOutcome) -> dict:
+    plan = o.trials.plan
+    return {
+        "status": "interrupted" if o.interrupted else "completed",
+        "criterion": plan.spec.criterion,
+        "trials_per_optimizer": {opt.label: int(np.sum(plan.entry == m)) for m, opt in enumerate(plan.config.optimizers)},
+        "trial_seeds": list(plan.seeds),
+        "rerun_seeds": o.trials.tuned["seeds"],
+        "chosen": {opt.label: setting for opt, setting in zip(plan.config.optimizers,
+                                                               chosen_settings(plan, o.trials.choices))},
+        "values": {opt.label: c.value for opt, c in zip(plan.config.optimizers, o.trials.choices)},
+        "trials_wall_time_s": round(o.trials.wall_time_s, 6),
+        "warnings": o.warnings,
+        "gdlab_version": __version__, "numpy_version": np.__version__, "python_version": platform.python_version(),
+    }

@@ -1,0 +1,100 @@
+"""gdlab bench: a suite to its targets, results.csv, profile.csv, scores; bad suites are exit 2 naming the key."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from gdlab.bench.runner import run_bench
+from gdlab.bench.suite import load_suite
+from gdlab.cli import app
+from gdlab.runner import run_config
+
+SUITE = {"name": "mini", "optimizers": [{"name": "sgd", "lr": 0.1, "label": "GD"}, {"name": "adam", "lr": 0.1}],
+         "problems": [{"name": "bowl", "problem": {"objective": "bowl2d", "init": [-5.0, -2.0]}, "steps": 300,
+                       "target": "f - f* <= 1e-4"},
+                      {"name": "parabola", "problem": {"objective": "parabola", "init": [0.2]}, "steps": 60}]}
+
+
+def _write(tmp_path, data, name="suite.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_bench_costs_profiles_and_scores(tmp_path):
+    out = run_bench(_write(tmp_path, SUITE), out=tmp_path / "runs", plots=False)
+    results = _rows(out.run_dir / "results.csv")
+    assert [(r["problem"], r["optimizer"]) for r in results] == [("bowl", "GD"), ("bowl", "adam"),
+                                                                ("parabola", "GD"), ("parabola", "adam")]
+    # the same member run on its own reaches the tolerance after the same number of steps
+    alone = run_config(_write(tmp_path, {"problem": SUITE["problems"][0]["problem"], "optimizer": SUITE["optimizers"][0],
+                                         "steps": 300, "tol": 1e-4}, "gd.yaml"), out=tmp_path / "alone", plots=False)
+    assert int(results[0]["steps_to_target"]) == alone.members[0].steps_to_tol
+    # parabola (x − 1)² from 0.2, gd lr 0.1: x_k − 1 = −0.8·0.8^k, f − f* <= 1e-6 (the default target) from k = 30
+    assert int(results[2]["steps_to_target"]) == next(k for k in range(99) if (0.8 * 0.8**k) ** 2 <= 1e-6) == 30
+    costs = out.costs
+    r = out.ratios
+    assert np.array_equal(r, costs / costs.min(axis=1, keepdims=True))
+    profile = _rows(out.run_dir / "profile.csv")
+    at_one = {p["optimizer"]: float(p["rho"]) for p in profile if float(p["tau"]) == 1.0}
+    best = [int(np.argmin(c)) for c in costs]
+    assert at_one == {label: sum(b == j for b in best) / 2 for j, label in enumerate(["GD", "adam"])}
+    scores = {s["optimizer"]: float(s["score"]) for s in _rows(out.run_dir / "scores.csv")}
+    by_hand = {label: sum(max(0.0, 4 - x) for x in r[:, j] if x <= 4) / 2 / 3 for j, label in enumerate(["GD", "adam"])}
+    assert scores == pytest.approx(by_hand)
+
+
+def test_the_best_optimizer_on_a_problem_starts_at_one(tmp_path):
+    suite = {**SUITE, "problems": SUITE["problems"][:1]}
+    out = run_bench(_write(tmp_path, suite), out=tmp_path / "runs", plots=True)
+    best = SUITE["optimizers"][int(np.argmin(out.costs[0]))].get("label", "adam")
+    rho = {p["optimizer"]: float(p["rho"]) for p in _rows(out.run_dir / "profile.csv") if float(p["tau"]) == 1}
+    assert rho[best] == 1.0 and sum(rho.values()) == 1.0
+    assert (out.run_dir / "plots" / "profile.png").stat().st_size > 10_000
+
+
+def test_a_tuned_suite_tunes_each_optimizer_per_problem(tmp_path):
+    suite = {**SUITE, "tune": {"lr": "logspace(-3,0,7)"}, "problems": SUITE["problems"][1:]}
+    out = run_bench(_write(tmp_path, suite), out=tmp_path / "runs", plots=False)
+    gds = [r for r in _rows(out.run_dir / "results.csv") if r["optimizer"] == "GD"]
+    assert [r["seed"] for r in gds] == ["1", "2", "3", "4", "5"]  # rerun on five fresh seeds (trials on seed 0)
+    gd = gds[0]
+    # gd on (x − 1)²: x_k − 1 = −0.8·(1 − 2·lr)^k; the fewest steps to 1e-6 on the grid is at lr 10^-0.5
+    grid = np.logspace(-3, 0, 7)
+    steps = [next((k for k in range(61) if (0.8 * abs(1 - 2 * lr) ** k) ** 2 <= 1e-6), np.inf) for lr in grid]
+    assert gd["settings"].startswith(f"lr={grid[int(np.argmin(steps))]:g}") and int(gd["steps_to_target"]) == min(steps)
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"problems": [{"problem": {"objective": "bowl2d"}, "target": "val_accuracy >= 0.9"}]},
+     "problems[0].target: this problem has no metric 'val_accuracy'"),
+    ({"problems": [{"problem": {"dataset": "linear_synthetic"}}]}, "problems[0].target: missing"),
+    ({"problems": [{"problem": {"objective": "bowl2d"}, "target": "f - f* < 1e-6"}]},
+     "problems[0].target: expected METRIC <= NUMBER"),
+    ({"problems": [{"problem": {"objective": "bowl2d"}, "stesp": 3}]}, "problems[0].stesp: unknown key"),
+    ({"problems": [{"problem": {"objective": "bowl2d"}, "steps": 0}]}, "steps: must be >= 1"),
+    ({"measure": "seconds"}, "measure: unknown value 'seconds'"),
+    ({"optimizers": []}, "optimizers: expected a non-empty list"),
+])
+def test_bad_suites_exit_2_naming_the_key(tmp_path, change, needle):
+    r = CliRunner().invoke(app, ["bench", str(_write(tmp_path, {**SUITE, **change})), "--out", str(tmp_path / "r")])
+    assert r.exit_code == 2 and needle in r.output, r.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_shipped_suites_load():
+    from .conftest import REPO
+
+    for path in sorted((REPO / "configs" / "suites").glob("*.yaml")):
+        suite = load_suite(path)
+        assert len(suite.problems) >= 1 and suite.labels
