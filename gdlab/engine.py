@@ -48,8 +48,7 @@ class Problem(Protocol):
 
     def final_loss(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...  # loss (R,), grad (R, P)
 
-    # Optional: `step_columns` (names) and `step_metrics(params, loss) -> {name: (R,)}`, metrics known at every
-    # step (a toy's suboptimality and distance to its minimiser); `optimum`, the known minimum f* or None.
+    # Optional: step_columns, step_metrics(params, loss) -> {name: (R,)} and optimum f* (toys; problems.toy)
 
 
 class Sink(Protocol):
@@ -198,7 +197,6 @@ def run_stack(
     members: Member records (a compare), or GroupSpecs whose indices cover 0..R-1 (a sweep).
 
     path_every: record the parameters every that many steps (0: never); the start and the end always.
-
     target: record, per member, after how many updates (and seconds) it first met the target (steps to tolerance).
 
     A member whose loss or parameters turn non-finite is frozen: its parameters at that moment are set aside and
@@ -245,13 +243,11 @@ def run_stack(
                 if not finite.all():
                     fates.freeze(alive & ~finite, k, k, params, previous, groups)
                 np.fmin(best, loss if alive.all() else np.where(alive, loss, np.inf), out=best)
-                if goal.pending:
-                    goal.check_step(params, loss, alive, k, start)
+                goal.check_step(params, loss, alive, k, start)
                 if eval_every and k % eval_every == 0:
                     metrics = problem.evaluate(params)
                     _track_best(best_eval, metrics, alive)
-                    if goal.pending:
-                        goal.check(metrics, alive, k, start)
+                    goal.check(metrics, alive, k, start)
                     if sink is not None:
                         sink.log(k, problem.epoch(k), metrics, alive)
                 if sink is not None:
@@ -281,9 +277,8 @@ def run_stack(
             params = fates.restore(params)
             final_loss, final_grad = problem.final_loss(params)
             final_metrics = problem.evaluate(params)
-            if goal.pending and not interrupted:  # the end point counts: the loop checks points before their update
-                goal.check_step(params, final_loss, alive, done, start)
-                goal.check(final_metrics, alive, done, start)
+            if not interrupted:  # the end point counts: the loop checks points before their update
+                goal.check_step(params, final_loss, alive, done, start, final_metrics)
             wall = time.perf_counter() - start
             diverged_at = fates.diverged_at
             end_ok = alive & np.isfinite(final_loss)

@@ -19,7 +19,8 @@ def test_ties_go_to_the_larger_learning_rate():
     # equal to 12 significant digits is a tie (round-off), 11 digits apart is not
     assert choose([1.0 + 1e-14, 1.0, 9.0, 9.0], [False] * 4, LR).index == 1
     assert choose([1.0, 1.0 + 1e-9, 9.0, 9.0], [False] * 4, LR).index == 0
-    assert rounded(np.array([0.1 + 0.2, 0.3, np.inf, 0.0])).tolist() == [0.3, 0.3, np.inf, 0.0]
+    r = rounded(np.array([0.1 + 0.2, 0.3, 0.3 + 1e-11, np.inf, 0.0, 1e-300, 5e-324]))
+    assert r[0] == r[1] != r[2] and r[3:].tolist() == [np.inf, 0.0, 1e-300, 5e-324]
 
 
 def test_accuracy_is_maximised_and_steps_break_ties_on_final_loss():

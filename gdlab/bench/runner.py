@@ -15,8 +15,10 @@ from typing import Callable
 
 import numpy as np
 
+from .. import signals
 from ..config import Config
 from ..engine import Member, make_schedule, run_stack
+from ..outputs.files import write_atomic
 from ..outputs.rundir import create_run_dir, write_csv_rows, write_json
 from ..problems.build import build_problem
 from ..version import __version__
@@ -38,6 +40,7 @@ class BenchOutcome:
     settings: dict = field(default_factory=dict)  # (problem, label) -> the hyperparameters run
     interrupted: bool = False
     plot_error: str | None = None
+    output_error: str | None = None
 
 
 def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[[int, int], None] | None = None,
@@ -45,41 +48,49 @@ def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[
     suite = load_suite(path)
     for p in suite.problems:  # every dataset readable before a directory exists
         build_problem(p.config.problem, seed=p.config.seed, dtype=p.config.dtype)
-    run_dir = create_run_dir(out, suite.name)
-    (run_dir / "suite.yaml").write_text(Path(path).read_text(encoding="utf-8"), encoding="utf-8")
-    rows, settings, sensitivity = [], {}, {}
-    costs = np.full((len(suite.problems), len(suite.labels)), np.inf)
-    interrupted = False
+    with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)
+        run_dir = create_run_dir(out, suite.name)
+        write_atomic(run_dir / "suite.yaml", Path(path).read_text(encoding="utf-8"))
+        rows, settings, sensitivity = [], {}, {}
+        costs = np.full((len(suite.problems), len(suite.labels)), np.inf)
+        try:
+            with signals.allowed():
+                _run_all(suite, costs, rows, settings, sensitivity, progress)
+            interrupted = False
+        except KeyboardInterrupt:  # the problems finished so far are kept; the others count as not reached
+            interrupted = True
+        ratios = profiles.performance_ratios(costs)
+        outcome = BenchOutcome(run_dir, suite, costs, ratios, profiles.integrated_score(ratios),
+                               np.isfinite(costs).sum(axis=0), settings, interrupted or signals.pending())
+        _write(outcome, rows)
+    if plots and not outcome.interrupted:
+        _draw(outcome, sensitivity)
+    return outcome
+
+
+def _run_all(suite: Suite, costs: np.ndarray, rows: list, settings: dict, sensitivity: dict, progress) -> None:
+    """Every problem (tuned first where asked), every optimizer: costs (P, S) and the rows of results.csv."""
     for i, p in enumerate(suite.problems):
         cfg = p.config
         if cfg.tune is not None:
             from ..tune.runner import tune_trials  # tuning only when the suite asks for it
 
             trials = tune_trials(cfg)
+            if trials.interrupted:
+                raise KeyboardInterrupt
             sensitivity[p.name] = trials
             cfg = trials.tuned_config
-            interrupted = trials.interrupted
         for j, o in enumerate(cfg.optimizers):
-            if interrupted:
-                break
             result = run_member(cfg, o, p)
+            if result.interrupted:
+                raise KeyboardInterrupt
             settings[(p.name, suite.labels[j])] = _settings(o)
             steps = profiles.steps_to_target(result.reached_at)
             cost = steps if suite.measure == "steps" else np.where(np.isfinite(steps), result.reached_time_s, np.inf)
             costs[i, j] = profiles.median_cost(cost)
             rows += _rows(p, suite.labels[j], cfg, result, settings[(p.name, suite.labels[j])])
-            interrupted = result.interrupted
             if progress is not None:
                 progress(i * len(suite.labels) + j + 1, len(suite.problems) * len(suite.labels))
-        if interrupted:
-            break
-    ratios = profiles.performance_ratios(costs)
-    outcome = BenchOutcome(run_dir, suite, costs, ratios, profiles.integrated_score(ratios),
-                           np.isfinite(costs).sum(axis=0), settings, interrupted)
-    _write(outcome, rows)
-    if plots:
-        _draw(outcome, sensitivity)
-    return outcome
 
 
 def run_member(cfg: Config, o, p: SuiteProblem):
@@ -94,7 +105,8 @@ def run_member(cfg: Config, o, p: SuiteProblem):
 
 
 def _settings(o) -> str:
-    return " ".join(f"{k}={v:g}" for k, v in o.hparams.items() if isinstance(v, float) and not isinstance(v, bool))
+    """The numeric hyperparameters run, those that are off (0) left out: 'lr=0.0562 momentum=0.9'."""
+    return " ".join(f"{k}={v:g}" for k, v in o.hparams.items() if isinstance(v, float) and v != 0)
 
 
 def _rows(p: SuiteProblem, label: str, cfg: Config, result, settings: str) -> list[list]:
@@ -138,5 +150,7 @@ def _draw(o: BenchOutcome, sensitivity: dict) -> None:
                              n_problems=len(o.suite.problems), title=f"{o.suite.name}: performance profiles")
         for name, trials in sensitivity.items():
             trials.draw(o.run_dir / "plots" / f"sensitivity-{name}.png", title=f"{o.suite.name}: {name}")
+    except KeyboardInterrupt:
+        o.interrupted = True
     except Exception as exc:  # noqa: BLE001 - the numbers are on disk already
         o.plot_error = f"plots could not be drawn: {type(exc).__name__}: {exc}"

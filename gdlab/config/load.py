@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..problems.spec import ProblemSpec
 from ..registry import signature_defaults
 from .checker import Checker, show, without_key
-from .repeats import DEFAULT_TOL, check_seeds, check_tol, reseeded
+from .repeats import DEFAULT_TOL, check_seeds, check_tol, reseeded, written_repeats
 from .tuning import TuneSpec, check_tune, split_entry_spaces
 from .yamlio import KeyPath, apply_override, load_yaml, parse_assignment
 
@@ -389,10 +389,7 @@ def _with_resolved(cfg: Config) -> Config:
         "seed": cfg.seed,
         "dtype": cfg.dtype,
     }
-    if len(cfg.all_seeds) > 1:
-        resolved["seeds"] = list(cfg.all_seeds)
-    if p.kind == "objective":
-        resolved["tol"] = cfg.tol
+    resolved.update(written_repeats(cfg.all_seeds, cfg.tol, p.kind))
     if cfg.sweep:
         resolved["sweep"] = cfg.sweep
     if cfg.predict:
@@ -410,10 +407,7 @@ def _plain(value: Any) -> Any:
 
 
 def member_config(cfg: Config, optimizer: OptimizerSpec, seed: int | None = None) -> dict:
-    """The resolved config of one member of a compare (what its sub-directory's config.yaml holds).
-
-    seed: one repetition's seed; its config runs that seed alone (and gives that repetition's numbers again).
-    """
+    """The resolved config of one member of a compare (its config.yaml); with `seed`, of that repetition alone."""
     resolved = dict(cfg.resolved)
     resolved.pop("optimizers")
     if seed is not None:

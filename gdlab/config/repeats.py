@@ -51,6 +51,11 @@ def check_tol(c: Checker, data: dict) -> float:
     return tol
 
 
+def written_repeats(seeds: tuple[int, ...], tol: float, kind: str) -> dict:
+    """What a resolved config records of these: the seeds when there are several, tol for toys."""
+    return {**({"seeds": list(seeds)} if len(seeds) > 1 else {}), **({"tol": tol} if kind == "objective" else {})}
+
+
 def reseeded(data: dict, seed: int | None, seeds: int | None) -> dict:
     """The config mapping with the command line's --seed / --seeds applied.
 

@@ -28,8 +28,19 @@ def landscape_of(run_dir: Path) -> Landscape | None:
 
 
 def run_name(run_dir: Path) -> str:
-    """The config name of a run directory `<name>-<YYYYmmdd>-<HHMMSS>-<id>`."""
-    return Path(run_dir).name.rsplit("-", 3)[0]
+    """The config name of a run directory `<name>-<YYYYmmdd>-<HHMMSS>-<id>`; of a directory named otherwise (a tune
+    directory's compare/), the name in its config.yaml."""
+    import re
+
+    name = Path(run_dir).name
+    if re.fullmatch(r".+-\d{8}-\d{6}-[0-9a-f]+", name):
+        return name.rsplit("-", 3)[0]
+    try:
+        import yaml
+
+        return str(yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))["name"])
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return name
 
 
 def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1) -> str | None:

@@ -245,6 +245,15 @@ def describe_config(cfg) -> Group:
              Text(f"  problem:    {what}"),
              Text(f"  optimizers: {', '.join(o.label for o in cfg.optimizers)}"),
              Text(f"  schedule:   {cfg.schedule[0]}   {length}   seed {cfg.seed}   {cfg.dtype}")]
+    if len(cfg.all_seeds) > 1:
+        lines.append(Text(f"  seeds:      {len(cfg.all_seeds)} ({', '.join(map(str, cfg.all_seeds[:8]))}"
+                          f"{', ...' if len(cfg.all_seeds) > 8 else ''}) per member, aggregated"))
     if cfg.sweep:
         lines.append(Text(f"  sweep:      {', '.join(f'{k} ({len(v)} values)' for k, v in cfg.sweep.items())}"))
+    if cfg.tune is not None:
+        import math
+
+        trials = [math.prod(len(v) for v in space.values()) for space in cfg.tune.spaces]
+        lines.append(Text(f"  tune:       {cfg.tune.criterion}, {'/'.join(map(str, trials))} trials per optimizer, "
+                          f"{len(cfg.tune.seeds)} seed(s) each"))
     return Group(*lines)

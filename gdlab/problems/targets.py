@@ -46,9 +46,13 @@ class GoalTracker:
         self.step_metric = target is not None and target.metric in \
             ("loss",) + tuple(getattr(problem, "step_columns", ()))
 
-    def check_step(self, params: np.ndarray, loss: np.ndarray, alive: np.ndarray, k: int, start: float) -> None:
-        """At the point after k updates, with its loss (R,): a step metric's target."""
-        if not self.step_metric:
+    def check_step(self, params: np.ndarray, loss: np.ndarray, alive: np.ndarray, k: int, start: float,
+                   metrics: dict | None = None) -> None:
+        """At the point after k updates, with its loss (R,): a step metric's target (and with the whole-data
+        `metrics` there, theirs)."""
+        if metrics is not None:
+            self.check(metrics, alive, k, start)
+        if not self.pending or not self.step_metric:
             return
         m = self.target.metric
         if m == "loss":
@@ -61,7 +65,7 @@ class GoalTracker:
 
     def check(self, metrics: dict[str, np.ndarray], alive: np.ndarray, k: int, start: float) -> None:
         """At an evaluation after k updates: a whole-data metric's target."""
-        if not self.step_metric and self.target.metric in metrics:
+        if self.pending and not self.step_metric and self.target.metric in metrics:
             self._mark(metrics[self.target.metric], alive, k, start)
 
     def _mark(self, values: np.ndarray, alive: np.ndarray, k: int, start: float) -> None:

@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import signals
 from ..config import Config, load_config
 from ..outputs.rundir import create_run_dir, write_csv_rows, write_json, write_yaml
 from ..runner import RunOutcome, run_config
@@ -32,6 +33,7 @@ class TuneOutcome:
     compare: RunOutcome | None
     interrupted: bool
     plot_error: str | None = None
+    output_error: str | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -50,25 +52,43 @@ def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides
     """Tune every optimizer of a compare config, then compare the chosen settings with repetitions."""
     cfg = config if isinstance(config, Config) else load_config(config, overrides, seed=seed, seeds=seeds)
     plan = plan_trials(cfg, spec_of(cfg))
-    run_dir = create_run_dir(out, f"{cfg.name}-tune")
-    write_yaml(run_dir / "config.yaml", {**cfg.resolved, "tune": _written(plan)})
-    trials = choose_all(plan, run_trials(plan, progress))
-    _write_trials(run_dir, trials)
-    write_yaml(run_dir / "tuned.yaml", trials.tuned)
-    outcome = TuneOutcome(run_dir, trials, None, trials.interrupted)
-    if plots:
+    build_data_check(cfg)  # missing data stops us before a directory exists
+    with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)
+        run_dir = create_run_dir(out, f"{cfg.name}-tune")
+        write_yaml(run_dir / "config.yaml", {**cfg.resolved, "tune": _written(plan)})
+        with signals.allowed():
+            result = run_trials(plan, progress)
+        trials = choose_all(plan, result)
+        _write_trials(run_dir, trials)
+        if not trials.interrupted:  # settings chosen from part of the trials are no result
+            write_yaml(run_dir / "tuned.yaml", trials.tuned)
+    outcome = TuneOutcome(run_dir, trials, None, trials.interrupted or signals.pending())
+    if plots and not outcome.interrupted:
         try:
-            trials.draw(run_dir / "plots" / "sensitivity.png",
-                        title=f"{cfg.name}: {plan.spec.criterion.replace('_', ' ')} by learning rate")
+            with signals.allowed():
+                trials.draw(run_dir / "plots" / "sensitivity.png",
+                            title=f"{cfg.name}: {plan.spec.criterion.replace('_', ' ')} by learning rate")
+        except KeyboardInterrupt:
+            outcome.interrupted = True
         except Exception as exc:  # noqa: BLE001 - the numbers are on disk already
             outcome.plot_error = f"plots could not be drawn: {type(exc).__name__}: {exc}"
-    if not trials.interrupted:
+    if not outcome.interrupted:
         outcome.compare = run_config(trials.tuned_config, mode="compare", directory=run_dir / "compare",
                                      progress=progress, plots=plots)
         outcome.interrupted = outcome.compare.interrupted
         outcome.plot_error = outcome.plot_error or outcome.compare.plot_error
-    write_json(run_dir / "summary.json", _summary(outcome))
+        outcome.output_error = outcome.compare.output_error
+    with signals.held():
+        write_json(run_dir / "summary.json", _summary(outcome))
     return outcome
+
+
+def build_data_check(cfg: Config) -> None:
+    """Load the config's dataset once (a missing file is an error before anything is written)."""
+    if cfg.problem.kind == "dataset":
+        from ..problems.build import build_problem
+
+        build_problem(cfg.problem, seed=cfg.seed, dtype=cfg.dtype)
 
 
 def _written(plan) -> dict:

@@ -153,6 +153,10 @@ def choose_all(plan: TrialPlan, result) -> Trials:
     tuned = tuned_mapping(plan, choices)
     warnings = [f"{o.label}: every trial diverged; kept the one that lasted longest"
                 for o, c in zip(plan.config.optimizers, choices) if c.all_diverged]
+    if "blew_up" in per_seed:
+        warnings += [f"{o.label}: every trial diverged or ended above its start; no setting searched works"
+                     for m, (o, c) in enumerate(zip(plan.config.optimizers, choices))
+                     if not c.all_diverged and per_seed["blew_up"][plan.entry == m].all()]
     warnings += edge_warnings(plan, choices)
     return Trials(plan, values, diverged, per_seed, choices, tuned, validate(tuned, name=tuned["name"],
                   source="tuned.yaml"), result.wall_time_s, bool(result.interrupted), warnings)
@@ -179,10 +183,12 @@ def tuned_mapping(plan: TrialPlan, choices: list[Choice]) -> dict:
     cfg = plan.config
     data = {k: v for k, v in cfg.resolved.items() if k not in ("seeds", "tune")}
     data["name"] = f"{cfg.name}-tuned"
-    entries, labels = [], [_label(o.name, s) for o, s in zip(cfg.optimizers, chosen_settings(plan, choices))]
-    for o, setting, label in zip(cfg.optimizers, chosen_settings(plan, choices), labels):
-        if labels.count(label) > 1:  # two entries landed on the same setting: keep them apart by their old label
-            label = f"{o.label}: {label}"
+    settings = chosen_settings(plan, choices)
+    labels = [_label(o, s, cfg.optimizers) for o, s in zip(cfg.optimizers, settings)]
+    entries = []
+    for i, (o, setting, label) in enumerate(zip(cfg.optimizers, settings, labels)):
+        if labels[:i].count(label):  # an entry that landed on another's setting: the same run, numbered
+            label = f"{label} #{labels[:i].count(label) + 1}"
         entries.append({"name": o.name, "label": label, **_plain({**o.hparams, **setting})})
     data["optimizers"] = entries
     data["seeds"] = list(rerun_seeds(cfg, plan.seeds))
@@ -199,8 +205,13 @@ def rerun_seeds(cfg: Config, trial_seeds: tuple[int, ...], default: int = 5) -> 
     return tuple(range(start, start + default))
 
 
-def _label(name: str, setting: dict) -> str:
-    return f"{name} ({', '.join(f'{k} {v:.3g}' for k, v in setting.items())})"
+def _label(o, setting: dict, entries) -> str:
+    """'momentum (momentum 0.5, lr 0.01)': the optimizer, the fixed settings that tell it from other entries of the
+    same optimizer, and the chosen values."""
+    twins = [e for e in entries if e.name == o.name]
+    fixed = {k: v for k, v in o.hparams.items() if k not in setting and isinstance(v, float)
+             and len({e.hparams.get(k) for e in twins}) > 1}
+    return f"{o.name} ({', '.join(f'{k} {v:.3g}' for k, v in {**fixed, **setting}.items())})"
 
 
 def _plain(hp: dict) -> dict:
