@@ -101,9 +101,9 @@ def test_bad_seeds_exit_2_naming_the_key(tmp_path, write_config, top, needle):
 
 def test_run_with_seeds_writes_rows_aggregate_and_band_figures(tmp_path, write_config):
     cfg = write_config({**{k: v for k, v in NOISY.items() if k != "optimizers"}, "optimizer": {"name": "sgd"}})
-    r = CliRunner().invoke(app, ["run", str(cfg), "--seeds", "2", "--seed", "4", "--out", str(tmp_path)])
+    r = CliRunner().invoke(app, ["run", str(cfg), "--seeds", "2", "--seed", "4", "--out", str(tmp_path / "runs")])
     assert r.exit_code == 0, r.output
-    run_dir = next(tmp_path.iterdir())
+    run_dir = next((tmp_path / "runs").iterdir())
     assert "median [25 %, 75 %] over 2 seeds" in r.output
     rows = list(csv.DictReader(open(run_dir / "summary.csv")))
     assert [row["seed"] for row in rows] == ["4", "5"]
