@@ -22,7 +22,8 @@ def test_metrics_npz_streams_in_chunks_and_reads_back(tmp_path, monkeypatch):
     rows[3, 2] = np.nan
     labels = [f"sgd[lr={i / 10:g}]" for i in range(n)]
     _write(tmp_path / "whole.npz", steps, rows, labels)
-    monkeypatch.setattr(sweep_dir, "CHUNK_ROWS", 5)  # 5 blocks of rows, one at a time
+    monkeypatch.setattr(sweep_dir, "CHUNK_ROWS", 5)  # labels in 5 blocks
+    monkeypatch.setattr(sweep_dir, "CHUNK_BYTES", 3 * 4 * len(steps))  # histories 3 rows at a time
     _write(tmp_path / "chunked.npz", steps, rows, labels)
     assert (tmp_path / "whole.npz").read_bytes() == (tmp_path / "chunked.npz").read_bytes()
     with np.load(tmp_path / "chunked.npz") as data:

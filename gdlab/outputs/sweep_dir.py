@@ -17,7 +17,8 @@ import numpy as np
 
 from .files import atomic
 
-CHUNK_ROWS = 65_536  # members per written block: (65,536 × 201) float32 is 53 MB
+CHUNK_ROWS = 65_536  # members per block of summary lines and labels
+CHUNK_BYTES = 32 * 2**20  # loss history per written block
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest date: entries carry no wall-clock time
 
 
@@ -57,12 +58,12 @@ def write_metrics_npz(path: Path, steps, n: int, loss_rows: Callable[[int, int],
     """
     steps = np.asarray(steps, dtype=np.int64)
     width = max((len(label) for label in labels), default=1)
+    rows = max(1, CHUNK_BYTES // (4 * max(1, len(steps))))  # members per block of history
     with atomic(path) as f:  # uncompressed: float32 histories barely compress, zlib would dominate
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             _entry(zf, "step", steps.dtype, steps.shape, iter([steps]))
             _entry(zf, "loss", np.dtype(np.float32), (n, len(steps)),
-                   (np.asarray(loss_rows(a, min(a + CHUNK_ROWS, n)), dtype=np.float32)
-                    for a in range(0, n, CHUNK_ROWS)))
+                   (np.asarray(loss_rows(a, min(a + rows, n)), dtype=np.float32) for a in range(0, n, rows)))
             _entry(zf, "member", np.dtype(f"<U{width}"), (n,),
                    (np.asarray(labels[a:a + CHUNK_ROWS], dtype=f"<U{width}") for a in range(0, n, CHUNK_ROWS)))
 
