@@ -12,7 +12,8 @@ from gdlab.outputs.sweep_dir import read_metrics, write_metrics_npz
 
 
 def _write(path, steps, rows, labels):
-    write_metrics_npz(path, steps, len(labels), lambda a, b: rows[a:b], labels)
+    index = np.vstack([np.arange(len(labels)) // 4, np.arange(len(labels)) % 4])  # (n_axes, R)
+    write_metrics_npz(path, steps, len(labels), lambda a, b: rows[a:b], labels, index, np.zeros(len(labels)))
 
 
 def test_metrics_npz_streams_in_chunks_and_reads_back(tmp_path, monkeypatch):
@@ -29,6 +30,7 @@ def test_metrics_npz_streams_in_chunks_and_reads_back(tmp_path, monkeypatch):
     with np.load(tmp_path / "chunked.npz") as data:
         assert data["step"].tolist() == steps and data["member"].tolist() == labels
         np.testing.assert_array_equal(data["loss"], rows)
+        assert data["grid_index"].tolist() == [[i // 4, i % 4] for i in range(n)] and not data["entry"].any()
     mapped = read_metrics(tmp_path / "chunked.npz")
     assert isinstance(mapped["loss"], np.memmap)
     np.testing.assert_array_equal(mapped["loss"], rows)

@@ -47,12 +47,13 @@ def write_sweep_files(outcome, history) -> None:
     write_summary_csv(d / "summary.csv", outcome)
     rows = history.rows if isinstance(history, SweepHistory) else history.loss.T
     write_metrics_npz(d / "metrics.npz", history.steps, len(outcome.labels), lambda a, b: rows[a:b],
-                      outcome.labels)
+                      outcome.labels, _index(outcome), _entry(outcome))
 
 
 def write_metrics_npz(path: Path, steps, n: int, loss_rows: Callable[[int, int], np.ndarray],
-                      labels: list[str]) -> None:
-    """metrics.npz with `step` (L,), `loss` (R, L) float32 and `member` (R,), the loss written block by block.
+                      labels: list[str], index: np.ndarray, entry: np.ndarray) -> None:
+    """metrics.npz: `step` (L,), `loss` (R, L) float32 written block by block, `member` (R,) names,
+    `grid_index` (R, n_axes) int32 value index on each axis (-1: the axis does not apply), `entry` (R,) int32.
 
     loss_rows(a, b): the (b - a, L) loss rows of members a..b-1 in grid order.
     """
@@ -61,14 +62,17 @@ def write_metrics_npz(path: Path, steps, n: int, loss_rows: Callable[[int, int],
     rows = max(1, CHUNK_BYTES // (4 * max(1, len(steps))))  # members per block of history
     with atomic(path) as f:  # uncompressed: float32 histories barely compress, zlib would dominate
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            _entry(zf, "step", steps.dtype, steps.shape, iter([steps]))
-            _entry(zf, "loss", np.dtype(np.float32), (n, len(steps)),
-                   (np.asarray(loss_rows(a, min(a + rows, n)), dtype=np.float32) for a in range(0, n, rows)))
-            _entry(zf, "member", np.dtype(f"<U{width}"), (n,),
-                   (np.asarray(labels[a:a + CHUNK_ROWS], dtype=f"<U{width}") for a in range(0, n, CHUNK_ROWS)))
+            _npy(zf, "step", steps.dtype, steps.shape, iter([steps]))
+            _npy(zf, "loss", np.dtype(np.float32), (n, len(steps)),
+                 (np.asarray(loss_rows(a, min(a + rows, n)), dtype=np.float32) for a in range(0, n, rows)))
+            _npy(zf, "member", np.dtype(f"<U{width}"), (n,),
+                 (np.asarray(labels[a:a + CHUNK_ROWS], dtype=f"<U{width}") for a in range(0, n, CHUNK_ROWS)))
+            _npy(zf, "grid_index", np.dtype(np.int32), (n, len(index)),
+                 (index[:, a:a + CHUNK_ROWS].T for a in range(0, n, CHUNK_ROWS)))
+            _npy(zf, "entry", np.dtype(np.int32), (n,), iter([entry]))
 
 
-def _entry(zf: zipfile.ZipFile, name: str, dtype: np.dtype, shape: tuple, blocks: Iterator[np.ndarray]) -> None:
+def _npy(zf: zipfile.ZipFile, name: str, dtype: np.dtype, shape: tuple, blocks: Iterator[np.ndarray]) -> None:
     """One .npy entry of an npz, its data given in C-order blocks (never the whole array at once)."""
     info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
     info.compress_type = zipfile.ZIP_STORED
@@ -122,20 +126,40 @@ def _cells(values: np.ndarray) -> list[str]:
     return ["" if x != x else repr(x) for x in np.asarray(values, dtype=np.float64).tolist()]
 
 
-def write_summary_csv(path: Path, o) -> None:
-    """One row per member in grid order, with a column per swept key; built column by column, CHUNK_ROWS at a time."""
+def _index(o) -> np.ndarray:
+    """(n_axes, R) value index of each member on each axis (-1 where the axis does not apply to it)."""
     from ..config.grid import member_indices
 
-    header = ["member"] + [a.short for a in o.axes] + ["status", "steps_run", "final_loss", "best_loss", "diverged_at"]
-    idx = member_indices(o.axes)
-    texts = [[_text(v) for v in a.values] for a in o.axes]
+    index = getattr(o, "index", None)
+    return member_indices(o.axes) if index is None else index
+
+
+def _entry(o) -> np.ndarray:
+    entry = getattr(o, "entry", None)
+    return np.zeros(len(o.labels), dtype=np.int64) if entry is None else entry
+
+
+def write_summary_csv(path: Path, o) -> None:
+    """One row per member in grid order, with a column per swept key; built column by column, CHUNK_ROWS at a time.
+
+    A compare sweep has an `optimizer` column (the entry of the config each member is), and an axis that applies
+    to some entries only (optimizers[1].lr) leaves the cells of the others empty.
+    """
+    entries = tuple(getattr(o, "entries", ()) or ())
+    header = ["member"] + (["optimizer"] if entries else []) + [a.short for a in o.axes] + \
+             ["status", "steps_run", "final_loss", "best_loss", "diverged_at"]
+    idx = _index(o)
+    entry = _entry(o)
+    names = [_quote(e) for e in entries]
+    texts = [[_text(v) for v in a.values] + [""] for a in o.axes]  # index -1: the axis does not apply
     n = len(o.labels)
     with atomic(path) as f:
         f.write((",".join(header) + "\n").encode())
         for a in range(0, n, CHUNK_ROWS):
             b = min(a + CHUNK_ROWS, n)
             swept = [[t[i] for i in idx[j, a:b].tolist()] for j, t in enumerate(texts)]
-            columns = [[_quote(label) for label in o.labels[a:b]], *swept, list(o.status[a:b]),
+            which = [[names[m] for m in entry[a:b].tolist()]] if entries else []
+            columns = [[_quote(label) for label in o.labels[a:b]], *which, *swept, list(o.status[a:b]),
                        list(map(str, np.asarray(o.steps_run[a:b]).tolist())),
                        _cells(o.final_loss[a:b]), _cells(o.best_loss[a:b]),
                        ["" if d < 0 else str(d) for d in np.asarray(o.diverged_at[a:b]).tolist()]]
@@ -169,6 +193,7 @@ def load_sweep(run_dir: Path):
 
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
     axes = grid_axes(config.get("sweep") or {}, [])
+    entries = tuple(e.get("label", e.get("name")) for e in config.get("optimizers") or [] if isinstance(e, dict))
     with open(run_dir / "summary.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     data = read_metrics(run_dir / "metrics.npz")
@@ -176,9 +201,13 @@ def load_sweep(run_dir: Path):
     def column(name: str, kind=float, empty=np.nan) -> np.ndarray:
         return np.array([kind(r[name]) if r[name] else empty for r in rows])
 
+    # sweeps written before grid_index was kept are product grids of one optimizer
+    index = np.asarray(data["grid_index"]).T.astype(np.int64) if "grid_index" in data else member_indices(axes)
+    entry = np.asarray(data["entry"]).astype(np.int64) if "entry" in data else np.zeros(len(rows), dtype=np.int64)
     outcome = SimpleNamespace(run_dir=run_dir, axes=axes, labels=[r["member"] for r in rows],
                               status=np.array([r["status"] for r in rows], dtype=object),
                               final_loss=column("final_loss"), best_loss=column("best_loss"),
-                              diverged_at=column("diverged_at", int, -1), steps_run=column("steps_run", int, 0))
+                              diverged_at=column("diverged_at", int, -1), steps_run=column("steps_run", int, 0),
+                              index=index, entry=entry, entries=entries)
     history = SweepHistory(np.asarray(data["step"]).tolist(), data["loss"])
-    return outcome, member_indices(axes), history
+    return outcome, index, history
