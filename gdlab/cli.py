@@ -37,6 +37,9 @@ SeedOpt = typer.Option(None, "--seed", help="Random seed (overrides the config's
 SeedsOpt = typer.Option(None, "--seeds", help="Run every member with N seeds (from --seed or the config's seed) in "
                         "one stack and aggregate them.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar and no table; print only the run directory.")
+FormatOpt = typer.Option("png", "--format", help="Figure format: png | svg | pdf.")
+MemberFigOpt = typer.Option(False, "--member-figures", help="Also draw each member's own figures (compare).")
+FORMATS = ("png", "svg", "pdf")
 
 
 @contextmanager
@@ -76,9 +79,10 @@ def _finish(outcome, what: str) -> None:
 
 @app.command()
 def run(config: Path = ConfigArg, set_: List[str] = SetOpt, out_dir: Path = OutOpt,
-        seed: Optional[int] = SeedOpt, seeds: Optional[int] = SeedsOpt, quiet: bool = QuietOpt) -> None:
+        seed: Optional[int] = SeedOpt, seeds: Optional[int] = SeedsOpt, quiet: bool = QuietOpt,
+        fmt: str = FormatOpt) -> None:
     """Run one configuration (one optimizer) and write a run directory."""
-    _execute(config, set_, out_dir, seed, quiet, mode="run", seeds=seeds)
+    _execute(config, set_, out_dir, seed, quiet, mode="run", seeds=seeds, fmt=fmt)
 
 
 @app.command()
@@ -86,7 +90,8 @@ def compare(config: Path = ConfigArg,
             optimizers: Optional[str] = typer.Option(None, "--optimizers", help="Comma-separated names to run with "
                                                      "their defaults instead of the config's list, e.g. sgd,adam."),
             set_: List[str] = SetOpt, out_dir: Path = OutOpt, seed: Optional[int] = SeedOpt,
-            seeds: Optional[int] = SeedsOpt, quiet: bool = QuietOpt) -> None:
+            seeds: Optional[int] = SeedsOpt, quiet: bool = QuietOpt, fmt: str = FormatOpt,
+            member_figures: bool = MemberFigOpt) -> None:
     """Run several optimizers side by side on the same problem (one vectorized loop)."""
     names = None
     if optimizers is not None:
@@ -94,11 +99,25 @@ def compare(config: Path = ConfigArg,
         if not names:
             with error_boundary():
                 raise ConfigError(f"--optimizers {optimizers!r}: expected comma-separated optimizer names, e.g. sgd,adam")
-    _execute(config, set_, out_dir, seed, quiet, mode="compare", select=names, seeds=seeds)
+    _execute(config, set_, out_dir, seed, quiet, mode="compare", select=names, seeds=seeds, fmt=fmt,
+             member_figures=member_figures)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        from .registry import did_you_mean
+
+        raise ConfigError(f"--format {fmt!r}: unknown figure format{did_you_mean(fmt, FORMATS)}\n"
+                          f"  accepted: {', '.join(FORMATS)}")
+
+
+def _warn(text: str) -> None:
+    err.print(f"[yellow]warning:[/] {escape(text)}")
 
 
 def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None, quiet: bool, mode: str,
-             select: list[str] | None = None, seeds: int | None = None) -> None:
+             select: list[str] | None = None, seeds: int | None = None, fmt: str = "png",
+             member_figures: bool = False) -> None:
     with error_boundary():
         from .allocator import keep_freed_memory
         from .config import load_config
@@ -106,14 +125,14 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
         from .runner import run_config
 
         keep_freed_memory()
+        _check_format(fmt)
         cfg = load_config(config, overrides, select_optimizers=select, seed=seed, seeds=seeds)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
             outcome = run_config(cfg, out=out_dir, mode=mode, progress=bars.steps,
-                                 download_progress=bars.download)
-        for w in outcome.warnings:
-            err.print(f"[yellow]warning:[/] {escape(w)}")
+                                 download_progress=bars.download, on_warning=_warn, fmt=fmt,
+                                 member_figures=member_figures)  # warnings print before the loop
         if outcome.plot_error:
-            err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
+            _warn(outcome.plot_error)
         if not quiet:
             out.print(report.summary_table(outcome))
             for line in report.prediction_lines(outcome):
@@ -125,7 +144,7 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
 def sweep(config: Path = ConfigArg,
           grid: List[str] = typer.Option([], "--grid", help="KEY=V1,V2,... or KEY=linspace(a,b,n) / logspace(a,b,n); "
                                           "repeat for a product grid."),
-          set_: List[str] = SetOpt, out_dir: Path = OutOpt, quiet: bool = QuietOpt) -> None:
+          set_: List[str] = SetOpt, out_dir: Path = OutOpt, quiet: bool = QuietOpt, fmt: str = FormatOpt) -> None:
     """Run a grid of hyperparameters as one vectorized stack."""
     with error_boundary():
         from .allocator import keep_freed_memory
@@ -133,8 +152,9 @@ def sweep(config: Path = ConfigArg,
         from .sweeps.runner import run_sweep
 
         keep_freed_memory()
+        _check_format(fmt)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
-            outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps)
+            outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps, fmt=fmt)
         if outcome.plot_error:
             err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
         if not quiet:
@@ -193,19 +213,70 @@ def _warn(warnings: list[str], plot_error: str | None) -> None:
 def plot(run_dirs: List[Path] = typer.Argument(..., help="Run or compare directories to draw (overlaid).",
                                                show_default=False),
          kind: str = typer.Option("all", "--kind", help="loss | trajectory | all"),
-         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the figure to this PNG file "
-                                               "(default: each run's plots/ folder)."),
-         smooth: int = typer.Option(0, "--smooth", help="Moving-average window for noisy loss curves.")) -> None:
+         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the figure to this file, "
+                                               ".png, .svg or .pdf (default: each run's plots/ folder)."),
+         smooth: int = typer.Option(0, "--smooth", help="Moving-average window for noisy loss curves."),
+         fmt: str = FormatOpt,
+         animate: bool = typer.Option(False, "--animate", help="Write an animation of the paths (GIF; --output "
+                                      "FILE.mp4 where ffmpeg is installed)."),
+         export: Optional[Path] = typer.Option(None, "--export", help="Write each figure's data (CSV), a script "
+                                               "that redraws it and a pgfplots .tex into this folder.")) -> None:
     """Redraw loss curves and trajectories from saved run directories."""
     with error_boundary():
         from .figures.replot import replot
 
+        _check_format(fmt)
+        if animate or export is not None or (output is not None and output.suffix.lower() in (".gif", ".mp4")):
+            _plot_extras(run_dirs, output, animate or export is None, export)
+            return
         if kind not in ("loss", "trajectory", "all"):
             raise ConfigError(f"--kind {kind!r}: accepted: loss, trajectory, all")
         if smooth < 0:
             raise ConfigError(f"--smooth {smooth}: must be >= 0")
-        for path in replot(run_dirs, kind=kind, output=output, smooth=smooth):
+        for path in replot(run_dirs, kind=kind, output=output, smooth=smooth, fmt=fmt):
             out.print(str(path), markup=False)
+
+
+@app.command()
+def stability(config: Path = ConfigArg, set_: List[str] = SetOpt, out_dir: Path = OutOpt,
+              output: Optional[Path] = typer.Option(None, "--output", "-o", help="Figure file (.png, .svg, .pdf)."),
+              fmt: str = FormatOpt) -> None:
+    """Draw where momentum is stable in (lr, momentum) for the config's quadratic objective."""
+    with error_boundary():
+        from .config import load_config
+        from .figures.stability_map import draw_for_config
+        from .outputs.rundir import free_path, safe_name
+
+        _check_format(fmt)
+        cfg = load_config(config, set_)
+        if output is not None:
+            from .figures.replot import output_format
+
+            output_format(output)  # checks the suffix
+        target = output or free_path(out_dir, f"{safe_name(cfg.name)}-stability", f".{fmt}")
+        out.print(str(draw_for_config(cfg, target)), markup=False)
+
+
+def _plot_extras(run_dirs: list[Path], output: Path | None, animate: bool, export: Path | None) -> None:
+    """`gdlab plot --animate` (with a progress bar) and `--export DIR`."""
+    from .figures.replot import load_members
+    from .outputs import report
+
+    series, land, title = load_members(run_dirs)
+    if export is not None:
+        from .figures.export import export_figures
+
+        for path in export_figures(series, land, export, title=title):
+            out.print(str(path), markup=False)
+    if animate:
+        from .figures.animate import animate as draw_animation
+
+        if land is None:
+            raise ConfigError("--animate: these runs have no common 1- or 2-parameter landscape to draw on")
+        target = output or Path(run_dirs[0]) / "plots" / "animation.gif"
+        with report.progress_bars(enabled=err.is_terminal, console=err) as bars:
+            progress = None if bars.steps is None else (lambda d, t: bars.frames(d, t))
+            out.print(str(draw_animation(series, land, target, title=title, progress=progress)), markup=False)
 
 
 @app.command("list")

@@ -28,7 +28,9 @@ from .outputs.rundir import (
     write_json,
     write_yaml,
 )
-from .problems.build import build_problem, stability_warnings
+from .outputs.verdicts import not_settled
+from .problems.build import build_problem
+from .problems.stability import stability_warnings
 from .problems.targets import Target
 from .version import __version__
 
@@ -51,6 +53,8 @@ class MemberOutcome:
     predictions: list = field(default_factory=list)  # [(input row, output row)] for the config's `predict`
     seed: int = 0
     steps_to_tol: int | None = None  # updates until f − f* <= tol (toys with a known minimum); None: never
+    final_params: list | None = None  # the end point of problems of up to 10 parameters
+    unsettled: bool = False  # completed above its start loss (toys; outputs.verdicts)
 
 
 @dataclass
@@ -79,6 +83,9 @@ def run_config(
     download_progress: Callable[[str, int, int | None], None] | None = None,
     plots: bool = True,
     directory: str | Path | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    member_figures: bool = False,
+    fmt: str = "png",
 ) -> RunOutcome:
     """Run a config (a path or a loaded Config) and write its run directory under `out`.
 
@@ -88,6 +95,9 @@ def run_config(
     own `seed-<k>` run directory, and the run directory an aggregate over the seeds.
 
     directory: write into exactly this new directory (created here, never reused) instead of one under `out`.
+    on_warning: called with each warning (such as a learning rate past the stability edge) before the loop starts.
+    member_figures: a compare also draws each member's own figures (by default the overlays and the grid only).
+    fmt: png | svg | pdf.
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides)
     if seed is not None or seeds is not None:
@@ -100,9 +110,12 @@ def run_config(
     problem = build_problem(cfg.problem, seed=cfg.seed if len(seeds) == 1 else row_seeds, dtype=cfg.dtype,
                             predict=cfg.predict, download_progress=download_progress)  # before any directory
     # exists: missing data must leave nothing behind
-    warnings = stability_warnings(cfg.problem, cfg.optimizers)
     members = [Member(o.label, o.name, o.hparams) for o, _ in _rows(cfg)]
     total = problem.total_steps(cfg.steps, cfg.epochs)
+    warnings = stability_warnings(cfg.problem, cfg.optimizers, steps=total, dtype=cfg.dtype,
+                                  constant_lr=cfg.schedule[0] == "constant")
+    for w in warnings if on_warning is not None else ():
+        on_warning(w)  # before the loop: a run that will diverge says so first
     eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
     target = Target("suboptimality", cfg.tol) if getattr(problem, "optimum", None) is not None else None
     many = len(seeds) > 1
@@ -124,7 +137,8 @@ def run_config(
             sink.close()
         predictions = (problem.predict(result.final_params, np.asarray(cfg.predict)) if cfg.predict
                        else np.zeros((len(members), 0, 0)))  # (R, n_inputs, K)
-        outcomes = _write_summaries(cfg, result, member_dirs, warnings, predictions, target)
+        outcomes = _write_summaries(cfg, result, member_dirs, warnings, predictions, target,
+                                    _unsettled(problem, result))
         if mode == "compare" or many:
             extra = (["steps_to_tol"] if target else []) + sorted(outcomes[0].metrics)
             write_csv_rows(run_dir / "summary.csv", SUMMARY_COLUMNS + extra,
@@ -136,7 +150,7 @@ def run_config(
     outcome = RunOutcome(run_dir, mode, outcomes, warnings, result.interrupted or signals.pending(), seeds=seeds,
                          aggregate=aggregated, labels=[o.label for o in cfg.optimizers])
     if plots:
-        outcome.plot_error, outcome.output_error = _draw(run_dir, member_dirs, mode, len(seeds))
+        outcome.plot_error, outcome.output_error = _draw(run_dir, member_dirs, mode, len(seeds), member_figures, fmt)
         outcome.interrupted = outcome.interrupted or outcome.plot_error == _not_drawn(run_dir)
     return outcome
 
@@ -145,7 +159,8 @@ def _not_drawn(run_dir: Path) -> str:
     return f"plots not drawn (interrupted); draw them with: gdlab plot {run_dir}"
 
 
-def _draw(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1) -> tuple[str | None, str | None]:
+def _draw(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1, member_figures: bool = False,
+          fmt: str = "png") -> tuple[str | None, str | None]:
     """(warning, error) of drawing the standard figures; the results are on disk already, so nothing is raised.
 
     A signal held back while the results were written, or one arriving now, skips the figures (gdlab plot
@@ -156,7 +171,7 @@ def _draw(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1) -> 
     try:
         with signals.allowed():
             signals.check()
-            return draw_outputs(run_dir, member_dirs, mode, seeds=seeds), None
+            return draw_outputs(run_dir, member_dirs, mode, seeds=seeds, member_figures=member_figures, fmt=fmt), None
     except KeyboardInterrupt:
         return _not_drawn(run_dir), None
     except OutputError as exc:
@@ -201,8 +216,17 @@ def _member_dirs(run_dir: Path, cfg: Config, mode: str) -> list[Path]:
     return dirs
 
 
+def _unsettled(problem, result: StackResult) -> np.ndarray:
+    """(R,) bool: toys that completed above their start loss (outputs.verdicts); datasets are not judged here
+    (their start loss would need a pass over the data, and their mini-batch losses are noisy anyway)."""
+    if problem.kind != "objective":
+        return np.zeros(len(result.status), dtype=bool)
+    start, _ = problem.final_loss(problem.initial_params(len(result.status)))  # the noiseless loss at the start
+    return not_settled(result.status, start, result.final_loss)
+
+
 def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warnings: list[str],
-                     predictions: np.ndarray, target: Target | None) -> list[MemberOutcome]:
+                     predictions: np.ndarray, target: Target | None, unsettled: np.ndarray) -> list[MemberOutcome]:
     outcomes = []
     many = len(cfg.all_seeds) > 1
     for i, (d, (o, seed)) in enumerate(zip(dirs, _rows(cfg))):
@@ -220,6 +244,7 @@ def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warning
             "best_loss": float(result.best_loss[i]),
             "final_params": result.final_params[i].tolist() if result.final_params.shape[1] <= 10 else None,
             "diverged_at": diverged,
+            "settled": None if result.status[i] != "completed" else not bool(unsettled[i]),
             "blowup": ({k: float(v[i]) for k, v in result.blowup.items()} if diverged is not None else None),
             **({"steps_to_tol": reached, "tol": cfg.tol} if target else {}),
             **metrics,
@@ -235,7 +260,8 @@ def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warning
         write_json(d / "summary.json", summary)
         outcomes.append(MemberOutcome(o.label, o.name, result.status[i], int(result.steps_run[i]),
                                       float(result.final_loss[i]), float(result.best_loss[i]), diverged,
-                                      result.wall_time_s, d, metrics, predicted, seed, reached))
+                                      result.wall_time_s, d, metrics, predicted, seed, reached,
+                                      summary["final_params"], bool(unsettled[i])))
     return outcomes
 
 

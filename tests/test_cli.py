@@ -134,7 +134,9 @@ def test_diverging_run_is_a_result_with_exit_0(tmp_path, write_config):
     summary = json.loads((d / "summary.json").read_text())
     assert summary["status"] == "diverged" and 1040 <= summary["diverged_at"] <= 1060
     assert summary["blowup"]["lr"] == 0.6 and summary["blowup"]["last_finite_loss"] > 1e300
-    assert "stability limit" in r.output  # the warning before running
+    # the warning (printed before the loop) names the edge and predicts the step the run then diverged at
+    assert "stability edge lr < 2/L = 0.5" in r.output, r.output
+    assert f"overflows at step {summary['diverged_at']:,}" in " ".join(r.output.split()), r.output
     assert (d / "plots" / "trajectory.png").is_file()
 
 

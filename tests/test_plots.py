@@ -81,10 +81,21 @@ def drawn(monkeypatch) -> list[dict]:
 
     def spy(fig, *args, **kwargs):
         original(fig, *args, **kwargs)  # draws first, so limits are final (aspect applied)
+        w, h = fig.get_size_inches()
         record.append({"axes": [{"xlim": ax.get_xlim(), "ylim": ax.get_ylim(), "yscale": ax.get_yscale(),
                                  "colours": [ln.get_color() for ln in ax.get_lines() if ln.get_label()[0] != "_"],
-                                 "all_colours": [ln.get_color() for ln in ax.get_lines()]}
-                                for ax in fig.axes if ax.get_visible()]})
+                                 "all_colours": [ln.get_color() for ln in ax.get_lines()],
+                                 "xticks": [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]],
+                                 "size": (ax.get_position().width * w, ax.get_position().height * h),
+                                 "x1": ax.get_position().x1,
+                                 "legend_x0": (ax.get_legend().get_window_extent().x0 / fig.bbox.width
+                                               if ax.get_legend() else None),
+                                 "markers_X": [float(y) for ln in ax.get_lines() if ln.get_marker() == "X"
+                                               for y in ln.get_ydata()]}
+                                for ax in fig.axes if ax.get_visible()],
+                       "texts": [t.get_text() for ax in fig.axes for t in ax.texts],
+                       "alphas": [ln.get_alpha() for ax in fig.axes for ln in ax.get_lines()
+                                  if ln.get_label()[0] != "_" or ln.get_alpha() is not None]})
 
     monkeypatch.setattr(Figure, "savefig", spy)
     return record
@@ -220,3 +231,73 @@ def test_series_module_does_not_import_matplotlib():
     code = "import sys, gdlab.outputs.series; print('matplotlib' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False", r.stdout + r.stderr
+
+
+# ------------------------------------------------------------------------------- what the figures tell
+
+def plateau(n: int, start: float, level: float, noise: float, seed: int = 0) -> np.ndarray:
+    """A fast early drop from `start` to a noisy plateau at `level` (d2l's airfoil losses)."""
+    rng = np.random.default_rng(seed)
+    return level + (start - level) * np.exp(-np.arange(n) / 2.0) + noise * rng.standard_normal(n)
+
+
+def test_y_limits_come_from_the_tail_and_the_transient_is_said_to_leave(drawn, tmp_path):
+    epochs = np.linspace(0, 2, 31)
+    losses = [Series(f"m{i}", np.arange(31), plateau(31, 0.9, 0.245 + 0.01 * i, 0.004, i),
+                     columns={"epoch": epochs}) for i in range(3)]
+    out = curves.loss_curves(losses, tmp_path / "loss.png", x="epoch")
+    acc = [Series(f"m{i}", np.arange(31), np.zeros(31), columns={"epoch": epochs,
+               "val_accuracy": 1 - plateau(31, 0.9, 0.05 + 0.01 * i, 0.003, i)}) for i in range(3)]
+    curves.loss_curves(acc, tmp_path / "acc.png", x="epoch", y="val_accuracy")
+    (loss_ax,), (acc_ax,) = drawn[0]["axes"], drawn[1]["axes"]
+    assert 0.2 < loss_ax["ylim"][0] and loss_ax["ylim"][1] < 0.32  # the plateau fills the axes, not 0.24-0.9
+    assert 0.85 < acc_ax["ylim"][0] and acc_ax["ylim"][1] < 1.0  # accuracy from the data, not from 0.1
+    assert any("above the axes (up to 0.9" in t for t in drawn[0]["texts"]), drawn[0]["texts"]
+    (note,) = [t for t in drawn[1]["texts"] if "below the axes (down to " in t]
+    assert float(note.split("down to ")[1].rstrip(")")) == pytest.approx(0.1, abs=0.01)
+    assert_png(out)
+
+
+def test_smoothing_many_noisy_members_leaves_the_raw_curves_out(drawn, tmp_path):
+    rng = np.random.default_rng(0)
+    members = [Series(f"m{i}", np.arange(500), 1 + rng.random(500)) for i in range(8)]
+    curves.loss_curves(members, tmp_path / "many.png", smooth=25)
+    curves.loss_curves(members[:1], tmp_path / "one.png", smooth=25)
+    assert drawn[0]["alphas"].count(curves.RAW_ALPHA) == 0 and len(drawn[0]["alphas"]) == 8
+    assert drawn[1]["alphas"].count(curves.RAW_ALPHA) == 1  # one member: its raw curve faint underneath
+
+
+def test_a_positive_floor_keeps_a_linear_axis_and_the_steps_end_at_the_last(parabola_members, drawn, tmp_path):
+    curves.loss_curves(parabola_members[:1], tmp_path / "loss.png", floor=0.001)
+    (ax,) = drawn[0]["axes"]
+    assert ax["yscale"] == "linear"  # a log axis would flatten at the 0.001 floor
+    assert ax["xlim"] == (0.0, 20.0) and max(ax["xticks"]) <= 20
+
+
+def test_overlay_legend_sits_beside_a_full_size_plot_and_the_diverged_mark_inside(bowl_members, drawn, tmp_path):
+    curves.loss_curves(bowl_members, tmp_path / "loss.png")
+    (ax,) = drawn[0]["axes"]
+    assert ax["size"] == pytest.approx(style.AXES, abs=0.01)  # the plot keeps its size; the legend is beside it
+    assert ax["legend_x0"] > ax["x1"]
+    top = ax["ylim"][1]
+    assert ax["markers_X"] and all(y < top for y in ax["markers_X"])  # the × inside the axes, under the title
+
+
+def test_run_directory_names_use_a_safe_alphabet():
+    from gdlab.outputs.rundir import safe_name
+
+    assert safe_name("RMSProp (0.4, 0.9)") == "RMSProp_0.4_0.9"
+    assert safe_name("momentum[lr=0.4,momentum=0.5]") == "momentum_lr=0.4_momentum=0.5"
+    assert all(c.isalnum() or c in "._=-" for c in safe_name("a/b\\c:d*e?f\"g<h>i|j ü,k"))
+
+
+def test_overlays_of_several_runs_are_labelled_by_run_name_not_timestamp():
+    from pathlib import Path
+
+    from gdlab.figures.replot import short_labels
+
+    runs = [Path("runs/d2l-gd-20261130-221018-a9a31e"), Path("runs/d2l-gd-lr0.6-20261130-221020-b0b0b0")]
+    assert short_labels(["gd", "gd"], runs) == ["d2l-gd: gd", "d2l-gd-lr0.6: gd"]
+    assert short_labels(["gd", "adam"], runs) == ["gd", "adam"]
+    twice = [runs[0], Path("runs/d2l-gd-20261130-221500-c1c1c1")]
+    assert short_labels(["gd", "gd"], twice) == ["d2l-gd (a9a31e): gd", "d2l-gd (c1c1c1): gd"]

@@ -104,19 +104,39 @@ def test_sweep_finds_where_gradient_descent_diverges(tmp_path, write_config):
     assert (sweep.diverged_at[diverged] > 0).all()
 
 
-def test_sweep_directory_contents(tmp_path, write_config):
+def test_sweep_directory_contents(tmp_path, write_config, monkeypatch):
+    from matplotlib.figure import Figure
+
+    legends, original = [], Figure.savefig
+
+    def spy(fig, *args, **kwargs):  # what each figure's legends say
+        legends.append([t.get_text() for ax in fig.axes for lg in [ax.get_legend(), *fig.legends] if lg
+                        for t in lg.get_texts()])
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
     cfg = write_config({**bowl_config(steps=20, log_every=5), "sweep": {"optimizer.lr": [0.1, 0.4, 0.6]}})
     r = runner.invoke(app, ["sweep", str(cfg), "--grid", "optimizer.momentum=0,0.5", "--set",
                             "optimizer.name=momentum", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     d = tmp_path / r.stdout.strip().splitlines()[-1].split("/")[-1]
     header = next(csv.reader(open(d / "summary.csv")))
-    assert header == ["member", "lr", "momentum", "status", "steps_run", "final_loss", "best_loss", "diverged_at"]
+    assert header == ["member", "lr", "momentum", "status", "steps_run", "final_loss", "best_loss", "diverged_at",
+                      "settled"]
     metrics = np.load(d / "metrics.npz")
     assert metrics["loss"].shape == (6, 5) and metrics["step"].tolist() == [0, 5, 10, 15, 20]
     assert list(metrics["member"][:2]) == ["momentum[lr=0.1,momentum=0]", "momentum[lr=0.1,momentum=0.5]"]
     summary = json.loads((d / "summary.json").read_text())
-    assert summary["members"] == 6 and summary["counts"]["completed"] == 6
+    # one vocabulary: gd at lr 0.6 ends above its start after 20 steps (finite: not diverged), and the table,
+    # summary.json, summary.csv and every sweep curve count it the same way
+    assert summary["members"] == 6 and summary["counts"] == {"completed": 5, "not settled": 1, "diverged": 0,
+                                                             "interrupted": 0, "not_run": 0}
+    rows = list(csv.DictReader(open(d / "summary.csv")))
+    assert [r["member"] for r in rows if r["settled"] == "false"] == ["momentum[lr=0.6,momentum=0]"]
+    assert "completed: 5  not settled: 1  diverged: 0" in r.stdout
+    curves = [lg for lg in legends if any(t.startswith("theory") or "lowest" in t for t in lg)][:2]
+    assert all("not settled: ended above its start (1)" in lg for lg in curves), legends
+    assert not any(t.startswith("diverged") for lg in legends for t in lg)
     assert not any(p.is_dir() for p in d.iterdir() if p.name != "plots")  # no per-member directories
     assert "momentum[lr=" in r.stdout  # the table of the best members
 

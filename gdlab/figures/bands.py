@@ -13,14 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullFormatter
+from matplotlib.ticker import MaxNLocator
 
 from ..outputs.series import Series
 from ..problems.landscape import Landscape
 from .curves import tame, value_limits, wants_log
-from .paths import _evaluate, _landscape_axes, finite_path, view_window
-from .style import AXIS_LABELS, DPI, FIGSIZE, colour, legend, save
+from .paths import _evaluate, _landscape_axes, _surface, contour_resolution, finite_path, plot_area, view_window
+from .style import AXIS_LABELS, colour, figure, legend_beside, legend_width, log_ticks, save
 
 EACH_SEED_UP_TO = 5  # at most this many seeds: a thin line per seed; more: thin lines for min and max
 
@@ -65,11 +64,11 @@ def band_curves(members: list[tuple[str, list[Series]]], out, *, x: str = "step"
     log = wants_log([f[np.isfinite(f)] for f in finite], y) if logy is None else bool(logy)
     ylim = value_limits([f[np.isfinite(f)] for f in finite], [False] * len(finite), log)
 
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
+    labels = [f"{label} (9/9 diverged)" for label, _ in members]  # the longest a label gets
+    fig, (ax,) = figure(right=legend_width(labels) + 0.2, top=0.2)  # the fixed layout of figures.style
     ax.set_yscale("log" if log else "linear")
-    if log and ylim[1] / ylim[0] > 100:
-        ax.yaxis.set_minor_formatter(NullFormatter())
+    if log:
+        log_ticks(ax.yaxis, *ylim)
     ax.set_ylim(*ylim)
     ax.set_autoscaley_on(False)
     n_seeds = max((len(seeds) for _, seeds in members), default=0)
@@ -94,8 +93,8 @@ def band_curves(members: list[tuple[str, list[Series]]], out, *, x: str = "step"
     spread = "each seed" if n_seeds <= EACH_SEED_UP_TO else "min and max dashed"
     ax.set_title(f"{title + chr(10) if title else ''}median over {n_seeds} seeds, 25–75 % shaded, {spread}",
                  fontsize=10)
-    legend(fig, ax, inside=True)
-    return save(fig, out, tight=False)
+    legend_beside(ax)
+    return save(fig, out)
 
 
 def median_path(seeds: list[Series]) -> np.ndarray:
@@ -123,9 +122,10 @@ def seed_paths(members: list[tuple[str, list[Series]]], landscape: Landscape, ou
                for label, seeds in members for m in [median_path(seeds)]]
     every = [s for _, seeds in members for s in seeds]
     view = view_window(every + medians, landscape)
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    _landscape_axes(ax, landscape, view, [(i, m) for i, m in enumerate(medians) if len(m.path)])
+    area = plot_area(view)
+    fig, (ax,) = figure(axes=area, right=legend_width([m.label for m in medians] + ["minimum"]) + 0.2, top=0.2)
+    _landscape_axes(ax, landscape, view, [(i, m) for i, m in enumerate(medians) if len(m.path)],
+                    surface=_surface(landscape, view, contour_resolution(area)))
     for i, (_, seeds) in enumerate(members):
         for s in seeds:
             p = finite_path(s)
@@ -135,5 +135,5 @@ def seed_paths(members: list[tuple[str, list[Series]]], landscape: Landscape, ou
             ax.plot(xy[:, 0], xy[:, 1], color=colour(i), linewidth=0.7, alpha=0.3, zorder=2)
     n = max(len(seeds) for _, seeds in members)
     ax.set_title(f"{title or landscape.title}\n{n} seeds each, median path bold", fontsize=10)
-    legend(fig, ax, inside=False)
+    legend_beside(ax)
     return save(fig, out)

@@ -11,10 +11,24 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..outputs.series import Series
 from ..problems.landscape import Landscape
-from .style import DPI, FIGSIZE, REACH, STAR, START, colour, legend, member_label, save
+from .style import (
+    AXES,
+    DPI,
+    MARGINS,
+    REACH,
+    STAR,
+    START,
+    colour,
+    figure,
+    legend_beside,
+    legend_width,
+    member_label,
+    save,
+)
 
 
 def _leading_finite(a: np.ndarray) -> np.ndarray:
@@ -92,12 +106,21 @@ def contour_levels(z: np.ndarray, min_value: float | None = None, n: int = 12) -
     return floor + np.geomspace(bottom, top, n)
 
 
-def _draw_surface_2d(ax, landscape: Landscape, view: np.ndarray, res: int = 240) -> None:
+def _surface(landscape: Landscape, view: np.ndarray, res: int) -> tuple | None:
+    """The 2-D field (xx, yy, zz, levels) on a res × res grid over the view (None for 1-D or a flat field)."""
+    if landscape.dim != 2:
+        return None
     xx, yy = np.meshgrid(np.linspace(*view[0], res), np.linspace(*view[1], res))
     zz = _evaluate(landscape, np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
     if np.isfinite(zz).sum() < 4 or np.nanmax(zz) == np.nanmin(zz):
-        return  # nothing to draw (and matplotlib would warn about a flat field)
-    levels = contour_levels(zz, landscape.min_value)
+        return None  # nothing to draw (and matplotlib would warn about a flat field)
+    return xx, yy, zz, contour_levels(zz, landscape.min_value)
+
+
+def _draw_surface_2d(ax, surface: tuple | None) -> None:
+    if surface is None:
+        return
+    xx, yy, zz, levels = surface
     # the light fill makes the valley readable, the grey lines give the level sets
     ax.contourf(xx, yy, zz, levels=levels, cmap="Blues_r", alpha=0.25, zorder=0, extend="both")
     ax.contour(xx, yy, zz, levels=levels, colors="0.45", linewidths=0.7, zorder=1)
@@ -140,13 +163,13 @@ def _draw_surface_1d(ax, landscape: Landscape, view: np.ndarray, res: int = 400)
 
 
 def _landscape_axes(ax, landscape: Landscape, view: np.ndarray, members: list[tuple[int, Series]],
-                    labels: bool = True) -> None:
+                    labels: bool = True, surface: tuple | None = None) -> None:
     """One panel: the surface, the members' paths on top, the start and the minimiser."""
     one_d = landscape.dim == 1
     if one_d:
         box = _draw_surface_1d(ax, landscape, view)
     else:
-        _draw_surface_2d(ax, landscape, view)
+        _draw_surface_2d(ax, surface)
         box = view
     starts = []
     for i, s in members:
@@ -168,9 +191,7 @@ def _landscape_axes(ax, landscape: Landscape, view: np.ndarray, members: list[tu
     ax.set_ylim(*box[1])
     if one_d:
         ax.set_ylabel(f"f({landscape.labels[0]})")
-    else:
-        if _equal_aspect(view):
-            ax.set_aspect("equal")
+    else:  # the plotting area has the view's shape already (plot_area): equal scales without a layout pass
         ax.set_ylabel(landscape.labels[1] if len(landscape.labels) > 1 else "x2")
     ax.set_xlabel(landscape.labels[0])
 
@@ -181,21 +202,10 @@ def _equal_aspect(view: np.ndarray) -> bool:
     return 1 / 3 <= ratio <= 3
 
 
-def trajectories(series: list[Series], landscape: Landscape, out, *, title: str = "") -> Path:
-    """All members' paths over one picture of the landscape (contours in 2D, the curve in 1D)."""
-    view = view_window(series, landscape)
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    _landscape_axes(ax, landscape, view, list(enumerate(series)))
-    ax.set_title(title or landscape.title)
-    wide = landscape.dim == 2 and _equal_aspect(view) and np.ptp(view[0]) > 1.4 * np.ptp(view[1])
-    legend(fig, ax, inside=False, below=wide)
-    return save(fig, out)
-
-
-def _panel_size(view: np.ndarray, max_w: float = 3.6, max_h: float = 2.6) -> tuple[float, float]:
-    """Inches of plotting area per panel: the window's own shape when it is drawn to scale, so the grid has no
-    empty bands between panels."""
+def plot_area(view: np.ndarray, box: tuple[float, float] = AXES) -> tuple[float, float]:
+    """Inches of plotting area for a landscape: the window's own shape when drawn to scale (equal units on both
+    axes, so a bowl looks like a bowl and no band of the figure is empty), else the whole `box`."""
+    max_w, max_h = box
     if view.shape[0] == 1 or not _equal_aspect(view):
         return max_w, max_h
     shape = (view[1, 1] - view[1, 0]) / (view[0, 1] - view[0, 0])  # height / width
@@ -203,27 +213,49 @@ def _panel_size(view: np.ndarray, max_w: float = 3.6, max_h: float = 2.6) -> tup
     return w, w * shape
 
 
+def contour_resolution(area: tuple[float, float]) -> int:
+    """Grid points per side of the contour field: about one per 5 output pixels (smooth lines, no waste)."""
+    return int(np.clip(max(area) * DPI / 5, 60, 200))
+
+
+def trajectories(series: list[Series], landscape: Landscape, out, *, title: str = "") -> Path:
+    """All members' paths over one picture of the landscape (contours in 2D, the curve in 1D), legend beside."""
+    view = view_window(series, landscape)
+    area = plot_area(view)
+    labels = [_path_label(s, *_clip_to_view(finite_path(s), view)) for s in series if s.path is not None] + \
+        ["start", "minimum"]
+    fig, (ax,) = figure(axes=area, right=legend_width(labels) + 0.2)
+    surface = _surface(landscape, view, contour_resolution(area))
+    _landscape_axes(ax, landscape, view, list(enumerate(series)), surface=surface)
+    ax.set_title(title or landscape.title)
+    legend_beside(ax)
+    return save(fig, out)
+
+
 def small_multiples(series: list[Series], landscape: Landscape, out, *, title: str = "", ncols: int = 2) -> Path:
     """One panel per member on a shared window (the DLFS 2×2 grid of optimizer paths)."""
     view = view_window(series, landscape)
     ncols = max(1, min(ncols, len(series)))
     nrows = max(1, -(-len(series) // ncols))
-    w, h = _panel_size(view)
-    fig = Figure(figsize=(ncols * (w + 0.7) + 0.2, nrows * (h + 0.75) + 0.9), dpi=DPI, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=landscape.dim == 2)
-    for k, ax in enumerate(axes.flat):
+    area = plot_area(view, (3.6, 2.6))
+    fig, axes = figure(axes=area, grid=(nrows, ncols), bottom=0.3, top=0.25, hgap=0.7, vgap=0.55)
+    surface = _surface(landscape, view, contour_resolution(area))  # one field for every panel
+    for k, ax in enumerate(axes):
         if k >= len(series):
             ax.set_visible(False)
             continue
-        _landscape_axes(ax, landscape, view, [(k, series[k])], labels=False)
+        _landscape_axes(ax, landscape, view, [(k, series[k])], labels=False, surface=surface)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # few ticks: each tick object costs as much as a path
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         ax.set_title(member_label(series[k]), fontsize=10, color=colour(k))
         if k + ncols < len(series):
             ax.set_xlabel("")  # shared x: label the bottom panel of each column only
+            ax.tick_params(labelbottom=False)
         if k % ncols and landscape.dim == 2:
             ax.set_ylabel("")
-    if title or landscape.title:
-        fig.suptitle(title or landscape.title)
+            ax.tick_params(labelleft=False)
+    fig.suptitle(title or landscape.title, x=MARGINS["left"] / fig.get_figwidth(), ha="left", fontsize=11)
     fig.legend(handles=[Line2D([], [], linestyle="none", label="start", **START),
                         Line2D([], [], linestyle="none", label="minimum", **STAR)],
-               loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+               loc="lower center", ncols=2, frameon=False)
     return save(fig, out)

@@ -43,26 +43,30 @@ def run_name(run_dir: Path) -> str:
         return name
 
 
-def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1) -> str | None:
+def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1, *, member_figures: bool = False,
+                 fmt: str = "png") -> str | None:
     """Draw the standard figures; a failure is reported, not raised (the results are already on disk).
 
+    A run gets its own figures. A compare gets what a reader needs: the overlays and the grid of small multiples;
+    each member's own figures only with `member_figures` (or later, from `gdlab plot MEMBER_DIR`).
     seeds > 1: member_dirs hold each member's seeds in turn (member-major); the figures show bands over seeds.
     """
     try:
         if seeds > 1:
             series = [load_series(d) for d in member_dirs]
             groups = [(series[i].label, series[i:i + seeds]) for i in range(0, len(series), seeds)]
-            draw_repeat_figures(groups, landscape_of(member_dirs[0]), run_dir / "plots", title=run_name(run_dir))
+            draw_repeat_figures(groups, landscape_of(member_dirs[0]), run_dir / "plots", title=run_name(run_dir),
+                                fmt=fmt)
             return None
         series = [load_series(d) for d in member_dirs]
         land = landscape_of(member_dirs[0])
         name = run_name(run_dir)
-        for d, s in zip(member_dirs, series):
-            # a member of a compare gets its loss curves; its validation and accuracy curves are in the overlays
-            draw_figures([s], land, d / "plots", title=f"{name}: {s.label}" if mode == "compare" else name,
-                         metric_figures=mode != "compare")
-        if mode == "compare":
-            draw_figures(series, land, run_dir / "plots", title=name, grid=True)
+        if mode != "compare":
+            draw_figures(series, land, run_dir / "plots", title=name, fmt=fmt)
+            return None
+        draw_figures(series, land, run_dir / "plots", title=name, grid=True, fmt=fmt)
+        for d, s in zip(member_dirs, series) if member_figures else ():
+            draw_figures([s], land, d / "plots", title=f"{name}: {s.label}", metric_figures=False, fmt=fmt)
     except OutputError:  # a full disk or a folder gdlab may not write: the caller says so and exits 1
         raise
     except Exception as exc:  # noqa: BLE001 - the run's data is safe; say what went wrong with the figures
@@ -71,44 +75,48 @@ def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int =
 
 
 def _default_smoothing(series: list[Series]) -> int:
-    """A moving-average window for mini-batch losses: about a fiftieth of the run (DLFS smooths its curves)."""
+    """A moving-average window for mini-batch losses: a twentieth of the run (DLFS smooths its curves); shared
+    batches make every member's raw curve jump together, so a narrower window leaves a tangle."""
     n = max((len(s.step) for s in series), default=0)
-    return n // 50 if n >= 200 else 0
+    return n // 20 if n >= 100 else 0
 
 
 def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *, title: str = "",
-                 grid: bool = False, kind: str = "all", smooth: int = 0, metric_figures: bool = True) -> list[Path]:
+                 grid: bool = False, kind: str = "all", smooth: int = 0, metric_figures: bool = True,
+                 fmt: str = "png") -> list[Path]:
     """The loss figures (and, with metric_figures, validation and accuracy curves) and the trajectory figures."""
     from . import curves, paths
 
     real_dir(out_dir)  # never through a link planted in a shared run directory
     written = []
+    floor = None if land is None else land.min_value
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # nan-only columns of diverged members
         if kind in ("all", "loss"):
             if any("train_loss" in s.columns for s in series):  # a dataset: whole-data loss per epoch, as d2l
-                written.append(curves.loss_curves(series, out_dir / "loss.png", x="epoch", y="train_loss",
+                written.append(curves.loss_curves(series, out_dir / f"loss.{fmt}", x="epoch", y="train_loss",
                                                  title=title))
-                written.append(curves.loss_curves(series, out_dir / "batch_loss.png", title=f"{title} (mini-batches)",
+                written.append(curves.loss_curves(series, out_dir / f"batch_loss.{fmt}", title=f"{title} (mini-batches)",
                                                  smooth=smooth or _default_smoothing(series)))
             elif all("suboptimality" in s.columns for s in series):  # a known minimum: f − f* on a log axis
-                written.append(curves.loss_curves(series, out_dir / "loss.png", y="suboptimality", logy=True,
+                written.append(curves.loss_curves(series, out_dir / f"loss.{fmt}", y="suboptimality", logy=True,
                                                   title=title, smooth=smooth))
             else:
-                written.append(curves.loss_curves(series, out_dir / "loss.png", title=title, smooth=smooth))
+                written.append(curves.loss_curves(series, out_dir / f"loss.{fmt}", title=title, smooth=smooth,
+                                                  floor=floor))
             for col in ("val_loss", "train_accuracy", "val_accuracy") if metric_figures else ():
                 if any(col in s.columns for s in series):
-                    written.append(curves.loss_curves(series, out_dir / f"{col}.png", x="epoch", y=col, title=title))
+                    written.append(curves.loss_curves(series, out_dir / f"{col}.{fmt}", x="epoch", y=col, title=title))
         has_path = land is not None and any(s.path is not None for s in series)
         if kind in ("all", "trajectory") and has_path:
-            written.append(paths.trajectories(series, land, out_dir / "trajectory.png", title=title))
+            written.append(paths.trajectories(series, land, out_dir / f"trajectory.{fmt}", title=title))
             if grid and len(series) > 1:
-                written.append(paths.small_multiples(series, land, out_dir / "trajectories_grid.png", title=title))
+                written.append(paths.small_multiples(series, land, out_dir / f"trajectories_grid.{fmt}", title=title))
     return written
 
 
 def draw_repeat_figures(groups: list[tuple[str, list[Series]]], land: Landscape | None, out_dir: Path, *,
-                        title: str = "") -> list[Path]:
+                        title: str = "", fmt: str = "png") -> list[Path]:
     """Members run with several seeds: median curves with 25–75 % bands, and every seed's path with the median's."""
     from . import bands
 
@@ -118,26 +126,32 @@ def draw_repeat_figures(groups: list[tuple[str, list[Series]]], land: Landscape 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if any("train_loss" in s.columns for s in every):
-            written.append(bands.band_curves(groups, out_dir / "loss.png", x="epoch", y="train_loss", title=title))
+            written.append(bands.band_curves(groups, out_dir / f"loss.{fmt}", x="epoch", y="train_loss", title=title))
         elif all("suboptimality" in s.columns for s in every):
-            written.append(bands.band_curves(groups, out_dir / "loss.png", y="suboptimality", logy=True,
+            written.append(bands.band_curves(groups, out_dir / f"loss.{fmt}", y="suboptimality", logy=True,
                                              title=title))
         else:
-            written.append(bands.band_curves(groups, out_dir / "loss.png", title=title))
+            written.append(bands.band_curves(groups, out_dir / f"loss.{fmt}", title=title))
         for col in ("val_loss", "val_accuracy"):
             if any(col in s.columns for s in every):
-                written.append(bands.band_curves(groups, out_dir / f"{col}.png", x="epoch", y=col, title=title))
+                written.append(bands.band_curves(groups, out_dir / f"{col}.{fmt}", x="epoch", y=col, title=title))
         if land is not None and any(s.path is not None for s in every):
-            written.append(bands.seed_paths(groups, land, out_dir / "trajectory.png", title=title))
+            written.append(bands.seed_paths(groups, land, out_dir / f"trajectory.{fmt}", title=title))
     return written
 
 
-def draw_sweep_figures(o, idx: np.ndarray, history) -> list[Path]:
-    """Final loss against each swept value, a heat map over the first two numeric keys, the best loss curves."""
-    from . import curves, sweeps
+def draw_sweep_figures(o, idx: np.ndarray, history, *, fmt: str = "png") -> list[Path]:
+    """Final loss against each swept value, a heat map over the first two numeric keys, the best loss curves.
+
+    The members' fates are those of the table (gdlab.outputs.verdicts): diverged = non-finite (o.status), not
+    settled = o.unsettled; the stability theory's edges come from o.theory (quadratics, see problems.stability).
+    """
+    from . import curves, heatmap, sweeps
 
     out = real_dir(o.run_dir / "plots")
-    diverged = blew_up(o, history)
+    diverged = np.asarray(o.status == "diverged")
+    unsettled = np.asarray(o.unsettled, dtype=bool)
+    theory = getattr(o, "theory", None)
     title = run_name(o.run_dir)
     written = []
     numeric = [j for j, a in enumerate(o.axes) if a.numeric]
@@ -145,39 +159,69 @@ def draw_sweep_figures(o, idx: np.ndarray, history) -> list[Path]:
         a = o.axes[j]
         values = np.asarray(a.values, dtype=float)[idx[j]]
         written.append(sweeps.sweep_curve(values, o.final_loss, diverged, a.short,
-                                               out / f"final_loss_{_file_key(a.short)}.png", title=title,
-                                               rising_tail=False))  # `diverged` holds the blow-ups already
+                                          out / f"final_loss_{_file_key(a.short)}.{fmt}", title=title,
+                                          unsettled=unsettled, theory=_edges_along(theory, a, o.axes)))
     if len(numeric) >= 2:
         jx, jy = numeric[:2]
         xs, ys = np.asarray(o.axes[jx].values, float), np.asarray(o.axes[jy].values, float)
+        cells = (idx[jy], idx[jx])
         grid = np.full((len(ys), len(xs)), np.inf)
         finite = np.where(np.isfinite(o.final_loss) & ~diverged, o.final_loss, np.inf)
-        np.minimum.at(grid, (idx[jy], idx[jx]), finite)
+        np.minimum.at(grid, cells, finite)
         all_diverged = np.ones_like(grid, dtype=bool)
-        np.logical_and.at(all_diverged, (idx[jy], idx[jx]), diverged)
+        np.logical_and.at(all_diverged, cells, diverged)
+        none_settled = np.ones_like(grid, dtype=bool)  # every member of the cell diverged or did not settle
+        np.logical_and.at(none_settled, cells, diverged | unsettled)
         sx, sy = np.argsort(xs), np.argsort(ys)
-        grid = np.where(np.isfinite(grid), grid, np.nan)[np.ix_(sy, sx)]
-        written.append(sweeps.sweep_heatmap(xs[sx], ys[sy], grid, all_diverged[np.ix_(sy, sx)],
-                                                 o.axes[jx].short, o.axes[jy].short,
-                                                 out / "final_loss_heatmap.png", title=title))
-    written.append(curves.loss_curves(best_series(o, history), out / "best_loss.png",
-                                     title=f"{title}: the {BEST_CURVES} best members"))
+        pick = np.ix_(sy, sx)
+        grid = np.where(np.isfinite(grid), grid, np.nan)[pick]
+        written.append(heatmap.sweep_heatmap(xs[sx], ys[sy], grid, all_diverged[pick], o.axes[jx].short,
+                                             o.axes[jy].short, out / f"final_loss_heatmap.{fmt}", title=title,
+                                             unsettled=(none_settled & ~all_diverged)[pick],
+                                             theory=_edge_curves(theory, o.axes[jx], o.axes[jy], xs, ys)))
+    best = best_series(o, history)
+    written.append(curves.loss_curves(best, out / f"best_loss.{fmt}", title=f"{title}: {_best_title(len(best), o)}"))
     return written
 
 
-def blew_up(o, history) -> np.ndarray:
-    """Members the figures mark as diverged: non-finite (status "diverged"), or ended above where they started.
+def _best_title(shown: int, o) -> str:
+    """'the 5 best of 500 members' / 'all 3 members' / 'the best member' – counting what is drawn."""
+    n = len(o.labels)
+    if shown >= n:
+        return "the member" if n == 1 else f"all {n} members"
+    return "the best member" if shown == 1 else f"the {shown} best of {n:,} members"
 
-    Within a short run, d2l's gradient descent at lr 0.6 is far from overflowing (its loss is 5.6e6 after 20
-    steps) but it is plainly diverging; ending above the start loss says so without a threshold to tune.
-    """
-    start = history.loss[0].astype(float)
-    return (o.status == "diverged") | (np.isfinite(start) & (o.final_loss > start))
+
+def _edges_along(theory: dict | None, axis, axes) -> list[tuple[float, str]]:
+    """The theory's edge on a sweep curve over `axis` (lr, or momentum at a fixed lr), if one holds there."""
+    from ..problems.stability import lr_edge_line, momentum_edge_line
+
+    if theory is None:
+        return []
+    swept = {a.path for a in axes}
+    if axis.path == ("optimizer", "lr") and ("optimizer", "momentum") not in swept:
+        return [lr_edge_line(theory)]
+    if axis.path == ("optimizer", "momentum") and ("optimizer", "lr") not in swept:
+        line = momentum_edge_line(theory)
+        return [] if line is None else [line]
+    return []
+
+
+def _edge_curves(theory: dict | None, ax_x, ax_y, xs: np.ndarray, ys: np.ndarray) -> list:
+    """The theory's edge in the (lr, momentum) plane of a heat map over those two keys, in either order."""
+    from ..problems.stability import edge_curve
+
+    paths = {ax_x.path: xs, ax_y.path: ys}
+    if theory is None or set(paths) != {("optimizer", "lr"), ("optimizer", "momentum")}:
+        return []
+    m = paths[("optimizer", "momentum")]
+    lrs, betas, label = edge_curve(theory, np.linspace(m.min(), m.max(), 200))
+    return [(lrs, betas, label) if ax_x.path == ("optimizer", "lr") else (betas, lrs, label)]
 
 
 def best_series(o, history) -> list[Series]:
-    """Loss curves of the members with the lowest final loss (completed ones first)."""
-    rank = np.where(o.status == "completed", o.final_loss, np.inf)
+    """Loss curves of the members with the lowest final loss (settled completed ones first)."""
+    rank = np.where((o.status == "completed") & ~np.asarray(o.unsettled, dtype=bool), o.final_loss, np.inf)
     rank = np.where(np.isfinite(rank), rank, np.inf)
     order = np.argsort(rank, kind="stable")[:BEST_CURVES]
     steps = np.asarray(history.steps)
@@ -189,8 +233,8 @@ def _file_key(key: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in key)
 
 
-def redraw_sweep(run_dir: Path) -> list[Path]:
+def redraw_sweep(run_dir: Path, *, fmt: str = "png") -> list[Path]:
     """The sweep figures again, from the sweep directory's files alone (`gdlab plot`)."""
     from ..outputs.sweep_dir import load_sweep
 
-    return draw_sweep_figures(*load_sweep(run_dir))
+    return draw_sweep_figures(*load_sweep(run_dir), fmt=fmt)

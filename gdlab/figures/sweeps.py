@@ -1,8 +1,9 @@
-"""Sweep figures: final loss against a swept value, and a heat map over two swept keys.
+"""Sweep figures: final loss against a swept value (the heat map over two keys is in heatmap.py).
 
-Drawn with the shared style (figures.style) (palette, FIGSIZE/DPI, axis limits, legend, saving) and, like them, as
-bare `Figure` objects. Sweeps of 100,000 members are normal: everything here is vectorized (no loop over
-members or values), scatter points are rasterized and thinned, and the per-value minima are always drawn.
+Drawn with the shared style (figures.style). Sweeps of 100,000 members are normal: everything here is vectorized
+(no loop over members or values), scatter points are rasterized and thinned, and the per-value minima are always
+drawn. Members' fates follow gdlab.outputs.verdicts: diverged (non-finite, red ×), not settled (ended above their
+start, amber ▲), and the stability theory's edge, where known, is a dashed line labelled with its formula.
 """
 
 from __future__ import annotations
@@ -10,23 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.collections import LineCollection
-from matplotlib.colors import LogNorm, Normalize
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch, PathPatch
-from matplotlib.path import Path as MplPath
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from .curves import tame, value_limits, wants_log
-from .style import AXIS_LABELS, DPI, FIGSIZE, STAR, colour, legend, save
+from .style import AXIS_LABELS, STAR, UNSETTLED_COLOUR, colour, figure, legend_beside, legend_width, save
 
 LOG_DECADES = 1.5  # a positive grid (or range of losses) wider than this many decades gets a log axis
-BLOWUP = 10.0  # a member "blows up" when it ends this many times worse than the worst calm member ...
-ASTRONOMICAL = 1e3  # ... and the rising tail only counts as divergence if it climbs this far (or to inf / nan)
 MAX_POINTS = 20_000  # faint member dots drawn at most (the per-value minima come on top, always)
+LEGEND_CHARS = 38  # the longest legend label of a sweep figure (the figure is widened for it before drawing)
 MAX_GROUPS = 10  # `others` with up to this many combinations: one coloured line each
 DIVERGED_RED = colour(3)
-_DIVERGED_CELL = dict(facecolor="0.32", hatch="///", hatchcolor="0.72", linewidth=0)
+THEORY = dict(color="black", linestyle="--", linewidth=1.4, zorder=5)  # the stability theory's edge
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -100,49 +95,23 @@ def best_per_value(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndar
     return vs[starts], np.where(np.isfinite(best), best, np.nan), lost, order[starts]
 
 
-def _edge_index(best: np.ndarray, lost: np.ndarray, rising_tail: bool = True) -> int | None:
-    """Index of the first value of the diverging tail of a per-value best curve (see `divergence_edge`).
-
-    rising_tail=False: only flagged values count (the flags already mark every member that ended worse than it
-    started); a tail of finite losses that merely rises, such as momentum near 1 that has not settled yet, is not
-    a divergence then.
-    """
-    bad = lost | ~np.isfinite(best)
-    if not bad.size:
+def _edge_index(lost: np.ndarray) -> int | None:
+    """Index of the first value of the tail of values at which every member diverged (None: no such tail)."""
+    if not lost.size or not lost[-1]:
         return None
-    if bad.all():
-        return 0
-    m = int(np.nanargmin(np.where(bad, np.nan, best)))
-    ref = float(np.nanmax(np.where(bad[: m + 1], np.nan, best[: m + 1])))  # worst calm loss on the way down
-
-    def tail(factor: float) -> int:  # start of the longest run of values, up to the last, above factor * ref
-        high = bad | (best > factor * ref) if ref > 0 else bad  # a ratio means nothing for losses <= 0
-        calm = np.flatnonzero(~high)
-        return calm[-1] + 1 if calm.size else 0
-
-    k = tail(BLOWUP)
-    if k >= best.size or (not rising_tail and not bad[k:].any()):
-        return None
-    if bad[k:].any():  # flagged values say where it diverges; only astronomical losses extend them downwards
-        k = tail(ASTRONOMICAL)
-        return k if k < best.size else None
-    return k if ref > 0 and np.nanmax(best[k:]) >= ASTRONOMICAL * ref else None
+    calm = np.flatnonzero(~lost)
+    return int(calm[-1] + 1) if calm.size else 0
 
 
 def divergence_edge(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray) -> float | None:
-    """The smallest swept value from which on every larger value diverges, or None.
+    """The smallest swept value from which on every member at every larger value diverged, or None.
 
-    A value diverges when all its members are flagged `diverged` or have no finite final loss, or when its best
-    final loss blows up. Plain gradient descent on a quadratic of curvature L diverges beyond lr = 2/L with a
-    final loss that grows geometrically in lr yet stays finite for many steps, so flags alone would put the edge
-    far too late. Without the loss at the start, the worst loss met on the way down to the best value (`ref`)
-    stands in for it: a tail of values ending more than BLOWUP (10) times worse than `ref` diverges if it climbs
-    to ASTRONOMICAL (1000) times `ref`; a late rise that stays moderate (momentum near 1 that has not settled
-    yet) does not. When the tail holds flagged values, only losses above ASTRONOMICAL times `ref` extend it
-    below them (a sweep that converges everywhere has a tiny `ref`).
+    Diverged means what it means everywhere in gdlab (gdlab.outputs.verdicts): the engine's flag, a loss or
+    parameters that became non-finite. A finite loss that grew is never called diverged here; the theory's edge
+    (gdlab.problems.stability) is drawn beside when it is known.
     """
-    u, best, lost, _ = best_per_value(values, final_loss, diverged)
-    k = _edge_index(best, lost)
+    u, _, lost, _ = best_per_value(values, final_loss, diverged)
+    k = _edge_index(lost)
     return None if k is None else float(u[k])
 
 
@@ -187,31 +156,33 @@ def _x_limits(u: np.ndarray, log: bool) -> tuple[float, float]:
 # ----------------------------------------------------------------------------------- final loss vs a value
 
 def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray, key: str, out, *,
-                others: np.ndarray | None = None, title: str = "", rising_tail: bool = True) -> Path:
-    """Final loss against one swept value, with the diverged members and the divergence edge marked.
+                others: np.ndarray | None = None, title: str = "", unsettled: np.ndarray | None = None,
+                theory: list[tuple[float, str]] = ()) -> Path:
+    """Final loss against one swept value, with the members' fates and the edges of stability marked.
 
-    values, final_loss, diverged: (R,) per member (final_loss may hold nan/inf: read as diverged). When members
-    share a value (other keys were swept too) every member is a faint dot (thinned to about MAX_POINTS, the best
-    of each value always kept) and the line is the best final loss per value. `others` (R,) or (R, k), optional:
-    each member's values of the other swept keys (numbers, or text such as "momentum=0.9"); with 2 to 10
-    distinct combinations each gets its own coloured line instead of the dots.
+    values, final_loss, diverged, unsettled: (R,) per member (final_loss may hold nan/inf: read as diverged;
+    unsettled: ended above the start, see gdlab.outputs.verdicts). When members share a value (other keys were
+    swept too) every member is a faint dot (thinned to about MAX_POINTS, the best of each value always kept) and
+    the line is the best final loss per value. `others` (R,) or (R, k), optional: each member's values of the
+    other swept keys; with 2 to 10 distinct combinations each gets its own coloured line instead of the dots.
+    theory: (edge value, label) pairs of the stability theory, drawn as dashed vertical lines.
     """
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     loss = np.asarray(final_loss, dtype=np.float64).reshape(-1)
     u, best, lost, arg = best_per_value(v, loss, diverged)  # checks the shapes
     div = np.asarray(diverged, dtype=bool).reshape(-1) | ~np.isfinite(loss)
+    rising = np.zeros_like(div) if unsettled is None else np.asarray(unsettled, dtype=bool).reshape(-1) & ~div
     ok = ~div & np.isfinite(v)
     shared = u.size < np.isfinite(v).sum()
     groups = _groups(others, v.size)
-    k = _edge_index(best, lost, rising_tail)
-    edge = None if k is None else float(u[k])
+    k = _edge_index(lost)
 
     logx, logy = log_axis(u), wants_log([loss[ok]], "loss")
-    calm_best = best[: k if k is not None else None]
-    ylim = value_limits([calm_best[np.isfinite(calm_best)], loss[ok]], [False, True], logy) if ok.any() else (0, 1)
+    settled = ok & ~rising
+    calm = settled if settled.any() else ok
+    ylim = value_limits([loss[calm], loss[ok & ~calm]], [False, True], logy) if ok.any() else (0, 1)
 
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
+    fig, (ax,) = figure(right=legend_width(["x" * LEGEND_CHARS]) + 0.2)  # labels come while drawing
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
     ax.set_xlim(*_x_limits(u, logx))
@@ -233,7 +204,7 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
                    f"members ({dots.size:,} of {ok.sum():,} drawn)")
     line = dict(color="black", linewidth=2.0) if groups is not None else dict(color=colour(0), linewidth=1.8)
     few = dict(marker="o", markersize=3.5) if u.size <= 60 else {}
-    ax.plot(u, tame(best, ylim, logy), zorder=4, label="best over the other keys" if shared else None,
+    ax.plot(u, tame(best, ylim, logy), zorder=4, label="best over the other keys" if shared else "final loss",
             **line, **few)
 
     if np.isfinite(best).any():
@@ -243,14 +214,21 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
     else:
         ax.text(0.5, 0.5, "every member diverged" if div.all() else "no finite final loss", transform=ax.transAxes,
                 ha="center", va="center", fontsize=12, color="0.3")
-
-    if edge is not None:
-        _draw_edge(ax, u, best, k, key, all_members=shared, log=logy)
-    flagged = _spread(ax, np.unique(v[div & np.isfinite(v)]))
-    if flagged.size:  # an × on the top edge at the diverged values (x in data, y in axes coordinates)
-        ax.plot(flagged, np.ones_like(flagged), transform=ax.get_xaxis_transform(), linestyle="none", marker="x",
-                markersize=7, markeredgewidth=1.6, color=DIVERGED_RED, clip_on=False, zorder=7,
-                label=f"diverged ({int(div.sum()):,} member{'s' if div.sum() != 1 else ''})")
+    if k is not None:  # the values at which every member diverged, shaded
+        ax.axvspan(float(u[k]), ax.get_xlim()[1], color=DIVERGED_RED, alpha=0.08, linewidth=0, zorder=1,
+                   label=f"all diverged from {key} = {u[k]:.3g}")
+    for edge, label in theory:
+        ax.axvline(edge, label=label, **THEORY)
+    _fate_row(ax, v[div & np.isfinite(v)], 0.95, dict(marker="x", markersize=7, markeredgewidth=1.6,
+                                                      color=DIVERGED_RED),
+              f"diverged: non-finite ({int(div.sum()):,})")
+    _fate_row(ax, v[rising & np.isfinite(v)], 0.89, dict(marker="^", markersize=5, color=UNSETTLED_COLOUR),
+              f"not settled: ended above its start ({int(rising.sum()):,})")
+    top = np.nanmax(best) if np.isfinite(best).any() else np.nan
+    if np.isfinite(top) and top > ax.get_ylim()[1]:  # the best curve left the axes: say how far
+        ax.text(0.98, 0.84, f"↑ final loss up to {top:.2e}", transform=ax.transAxes, ha="right", va="top",
+                fontsize=8, color="0.25", zorder=6,
+                bbox=dict(boxstyle="square,pad=0.15", facecolor="white", edgecolor="none", alpha=0.8))
 
     format_values(ax.xaxis, logx)
     ax.set_xlabel(axis_label(key))
@@ -258,140 +236,26 @@ def sweep_curve(values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray
     ax.grid(True, which="major", alpha=0.3)
     if title:
         ax.set_title(title)
-    # below the axes: a cloud of members leaves no free corner, and matplotlib's search for the emptiest corner
-    # ("best") counts every point of it (half a second with 100,000 members)
-    legend(fig, ax, inside=shared is False and v.size <= 1000, below=True)
-    return save(fig, out, tight=False)
+    legend_beside(ax)
+    return save(fig, out)
+
+
+def _fate_row(ax, xs: np.ndarray, y: float, style: dict, label: str) -> None:
+    """A row of markers inside the top of the axes (x in data, y in axes coordinates) at the distinct values
+    `xs`, thinned to one per fiftieth of the width: dense runs become a row of distinct marks, not a bar."""
+    xs = np.unique(xs)
+    if not xs.size:
+        return
+    xs = _spread(ax, xs)
+    ax.plot(xs, np.full(xs.shape, y), transform=ax.get_xaxis_transform(), linestyle="none", zorder=7,
+            label=label, **style)
 
 
 def _spread(ax, xs: np.ndarray, slots: int = 50) -> np.ndarray:
-    """The sorted values `xs`, thinned to one per 1/`slots` of the axes width: dense runs of diverged values
-    become a row of distinct ×s rather than a red bar, and a lone diverged value keeps its own ×."""
+    """The sorted values `xs`, thinned to one per 1/`slots` of the axes width (a lone value keeps its mark)."""
     if xs.size <= slots:
         return xs
     xy = ax.get_xaxis_transform().transform(np.column_stack([xs, np.zeros_like(xs)]))  # display coordinates
     frac = ax.transAxes.inverted().transform(xy)[:, 0]
     _, first = np.unique(np.floor(frac * slots), return_index=True)
     return xs[first]
-
-
-def _draw_edge(ax, u: np.ndarray, best: np.ndarray, k: int, key: str, *, all_members: bool, log: bool) -> None:
-    """A shaded band from the edge to the right end, a dashed line on the edge, and how high the tail climbs."""
-    edge, right = float(u[k]), ax.get_xlim()[1]
-    who = "all members diverge" if all_members else "diverges"
-    ax.axvspan(edge, right, color=DIVERGED_RED, alpha=0.08, linewidth=0, zorder=1)
-    ax.axvline(edge, color=DIVERGED_RED, linestyle="--", linewidth=1.4, zorder=5,
-               label=f"{who} from {key} ≈ {edge:.3g}")
-    tail = best[k:]
-    if np.isfinite(tail).any() and np.nanmax(tail) > ax.get_ylim()[1]:  # the tail left the axes: say how far
-        peak = float(np.nanmax(tail))
-        text = f"↑ final loss up to {peak:.1e}" if log or abs(peak) >= 1e4 else f"↑ final loss up to {peak:.3g}"
-        right_half = ax.transAxes.inverted().transform(ax.get_xaxis_transform().transform((edge, 0)))[0] > 0.6
-        ax.annotate(text, xy=(edge, 0.97), xycoords=ax.get_xaxis_transform(), xytext=(-6 if right_half else 6, 0),
-                    textcoords="offset points", ha="right" if right_half else "left", va="top", fontsize=9,
-                    color=DIVERGED_RED, zorder=6, bbox=dict(boxstyle="square,pad=0.15", facecolor="white",
-                                                            edgecolor="none", alpha=0.7))
-
-
-# -------------------------------------------------------------------------------------------------- heat map
-
-def loss_norm(z: np.ndarray) -> tuple[Normalize, bool]:
-    """The colour scale for finite losses `z` and whether its top is capped.
-
-    LogNorm when they are positive and span more than 1.5 decades; its top then stops two decades above the
-    90th percentile, so one exploding corner cannot squeeze every other cell into one colour (the colour bar
-    gets an arrow: "and above").
-    """
-    lo, hi = float(z.min()), float(z.max())
-    if lo > 0 and np.log10(hi / lo) > LOG_DECADES:
-        top = min(hi, 10 ** (np.log10(np.quantile(z, 0.9)) + 2.0))
-        return LogNorm(lo, top), top < hi
-    if hi == lo:
-        pad = max(abs(lo) * 0.1, 1e-12)
-        lo, hi = lo - pad, hi + pad
-    return Normalize(lo, hi), False
-
-
-def _run_rectangles(mask: np.ndarray, xe: np.ndarray, ye: np.ndarray) -> MplPath | None:
-    """One compound path of rectangles covering the True cells of `mask` (ny, nx), a rectangle per horizontal
-    run of cells (a few per row), so a 100 × 1000 region hatches as one shape with no seams."""
-    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
-    step = np.diff(padded, axis=1)  # +1 where a run starts, -1 one past where it ends
-    rows, j0 = np.nonzero(step == 1)
-    _, j1 = np.nonzero(step == -1)  # row-major order: the same runs, in the same order
-    if rows.size == 0:
-        return None
-    x0, x1, y0, y1 = xe[j0], xe[j1], ye[rows], ye[rows + 1]
-    verts = np.stack([np.stack([x0, y0], 1), np.stack([x1, y0], 1), np.stack([x1, y1], 1),
-                      np.stack([x0, y1], 1), np.stack([x0, y0], 1)], axis=1)  # (runs, 5, 2)
-    codes = np.tile([MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO, MplPath.CLOSEPOLY], rows.size)
-    return MplPath(verts.reshape(-1, 2), codes)
-
-
-def _boundary(mask: np.ndarray, xe: np.ndarray, ye: np.ndarray) -> np.ndarray:
-    """Segments (n, 2, 2) along the cell edges that separate True from False cells of `mask` (ny, nx)."""
-    i, j = np.nonzero(mask[:, 1:] != mask[:, :-1])  # between columns j and j + 1
-    vertical = np.stack([np.stack([xe[j + 1], ye[i]], 1), np.stack([xe[j + 1], ye[i + 1]], 1)], axis=1)
-    i, j = np.nonzero(mask[1:, :] != mask[:-1, :])  # between rows i and i + 1
-    horizontal = np.stack([np.stack([xe[j], ye[i + 1]], 1), np.stack([xe[j + 1], ye[i + 1]], 1)], axis=1)
-    return np.concatenate([vertical, horizontal])
-
-
-def sweep_heatmap(x_values: np.ndarray, y_values: np.ndarray, final_loss: np.ndarray, diverged: np.ndarray,
-                  x_key: str, y_key: str, out, *, title: str = "") -> Path:
-    """Best final loss over a grid of two swept keys, diverged cells hatched grey, the best cell starred.
-
-    x_values (nx,), y_values (ny,): sorted distinct values; final_loss (ny, nx), nan where missing; diverged
-    (ny, nx) bool. Cells are centred on the values (geometric midpoints on log axes), so ticks are ordinary
-    axis ticks, readable at 100 × 100 cells and more.
-    """
-    xv = np.asarray(x_values, dtype=np.float64).reshape(-1)
-    yv = np.asarray(y_values, dtype=np.float64).reshape(-1)
-    z = np.asarray(final_loss, dtype=np.float64)
-    dv = np.asarray(diverged, dtype=bool)
-    if z.shape != (yv.size, xv.size) or dv.shape != z.shape:
-        raise ValueError(f"final_loss {z.shape} and diverged {dv.shape} must both be (ny, nx) = "
-                         f"{(yv.size, xv.size)}")
-    logx, logy = log_axis(xv), log_axis(yv)
-    xe, ye = cell_edges(xv, logx), cell_edges(yv, logy)
-    ok = np.isfinite(z) & ~dv
-
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_xscale("log" if logx else "linear")
-    ax.set_yscale("log" if logy else "linear")
-    handles = []
-    if ok.any():
-        norm, capped = loss_norm(z[ok])
-        mesh = ax.pcolormesh(xe, ye, np.ma.masked_array(z, ~ok), cmap="viridis", norm=norm, shading="flat",
-                             zorder=1)
-        bar = fig.colorbar(mesh, ax=ax, extend="max" if capped else "neither", pad=0.02)
-        bar.set_label("final loss")
-        i, j = np.unravel_index(np.argmin(np.where(ok, z, np.inf)), z.shape)
-        handles.append(ax.plot([xv[j]], [yv[i]], linestyle="none", zorder=5, **STAR,
-                               label=f"lowest {z[i, j]:.3g} at {x_key} = {xv[j]:.3g}, {y_key} = {yv[i]:.3g}")[0])
-    else:
-        ax.text(0.5, 0.5, "every member diverged" if dv.all() else "no finite final loss", transform=ax.transAxes,
-                ha="center", va="center", fontsize=12, zorder=6,
-                bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.5"))
-    region = _run_rectangles(dv, xe, ye)
-    if region is not None:
-        ax.add_patch(PathPatch(region, zorder=2, **_DIVERGED_CELL))
-        ax.add_collection(LineCollection(_boundary(dv, xe, ye), colors=DIVERGED_RED, linewidths=1.4, zorder=3))
-        handles.append(Patch(edgecolor=DIVERGED_RED, linewidth=1.4, label=f"diverged ({int(dv.sum()):,} cells)",
-                             **{k: v for k, v in _DIVERGED_CELL.items() if k != "linewidth"}))
-    if (~ok & ~dv).any():
-        handles.append(Patch(facecolor="white", edgecolor="0.5", label="no result"))
-
-    ax.set_xlim(xe[0], xe[-1])
-    ax.set_ylim(ye[0], ye[-1])
-    format_values(ax.xaxis, logx)
-    format_values(ax.yaxis, logy)
-    ax.set_xlabel(axis_label(x_key))
-    ax.set_ylabel(axis_label(y_key))
-    if title:
-        ax.set_title(title)
-    if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=9,
-                   frameon=False)
-    return save(fig, out, tight=False)

@@ -20,7 +20,9 @@ from rich.text import Text
 
 import numpy as np
 
-STATUS_STYLE = {"completed": "green", "diverged": "red", "interrupted": "yellow"}
+from .verdicts import NOT_SETTLED, fate_counts
+
+STATUS_STYLE = {"completed": "green", "diverged": "red", "interrupted": "yellow", NOT_SETTLED: "dark_orange"}
 
 
 class Bars:
@@ -43,6 +45,11 @@ class Bars:
         if self._bar is None:
             return None
         return lambda done, total: self._update("steps", "steps", done, total, f"{done:,}/{total:,}")
+
+    def frames(self, done: int, total: int) -> None:
+        """Frames of an animation rendered so far."""
+        if self._bar is not None:
+            self._update("frames", "frames", done, total, f"{done:,}/{total:,}")
 
     @property
     def download(self) -> Callable[[str, int, int | None], None] | None:
@@ -74,27 +81,39 @@ def _num(x: float | None, digits: int = 6) -> str:
 
 
 TABLE_METRICS = {"val_loss": "val loss", "val_accuracy": "val acc"}  # all metrics are in summary.json/csv
+MAX_SHOWN_PARAMS = 3  # toys of up to this many parameters show their end point (d2l prints x1, x2 after 20 steps)
+
+
+def end_point(params: list | None) -> str:
+    """'(-0.943467, -0.000073)': six decimals, as d2l prints its end points."""
+    return "–" if not params else "(" + ", ".join(f"{x:.6f}" for x in params) + ")"
 
 
 def summary_table(outcome) -> Table:
-    """Per member: final loss, best loss, steps, status, wall time (+ validation metrics for datasets).
+    """Per member: final loss, best loss, steps, status, wall time (+ validation metrics for datasets, or the end
+    point of a toy with up to three parameters).
 
     Narrow enough for an 80-column terminal: the whole-data training accuracy stays in the files.
     """
     if getattr(outcome, "aggregate", None) is not None:
         return aggregate_table(outcome)
     extra = [k for k in TABLE_METRICS if outcome.members and k in outcome.members[0].metrics]
+    params = [getattr(m, "final_params", None) for m in outcome.members]
+    show_x = not extra and all(p is not None and 0 < len(p) <= MAX_SHOWN_PARAMS for p in params)
     table = Table(title=f"{outcome.mode}: {outcome.run_dir.name}  (final and best loss)", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ["member", "final", "best", "steps", "status"] + [TABLE_METRICS[k] for k in extra] + ["time"]:
+    for col in (["member", "final", "best", "steps", "status"] + [TABLE_METRICS[k] for k in extra] +
+                (["final x"] if show_x else []) + ["time"]):
         # numbers and statuses are never cut; a long member label wraps instead
         table.add_column(col, justify="left" if col in ("member", "status") else "right",
                          no_wrap=col != "member", min_width={"status": 9, "member": 8}.get(col))
     for m in outcome.members:
-        status = Text(m.status if m.diverged_at is None else f"diverged at {m.diverged_at}",
-                      style=STATUS_STYLE.get(m.status, ""))
+        fate = NOT_SETTLED if getattr(m, "unsettled", False) else m.status
+        status = Text(fate if m.diverged_at is None else f"diverged at {m.diverged_at}",
+                      style=STATUS_STYLE.get(fate, ""))
         table.add_row(Text(m.label), _num(m.final_loss, 5), _num(m.best_loss, 5), str(m.steps_run), status,
-                      *[_num(m.metrics[k], 4) for k in extra], f"{m.wall_time_s:.2f}s")
+                      *[_num(m.metrics[k], 4) for k in extra], *([end_point(m.final_params)] if show_x else []),
+                      f"{m.wall_time_s:.2f}s")
     return table
 
 
@@ -141,11 +160,12 @@ def sweep_table(outcome, top: int = 10) -> Group:
         table.add_column(col, justify="left" if col in ("member", "status") else "right")
     for i in order:
         d = outcome.diverged_at[i]
-        status = Text(str(outcome.status[i]) if d < 0 else f"diverged at {d}", style=STATUS_STYLE.get(outcome.status[i], ""))
+        fate = NOT_SETTLED if outcome.unsettled[i] else str(outcome.status[i])
+        status = Text(fate if d < 0 else f"diverged at {d}", style=STATUS_STYLE.get(fate, ""))
         table.add_row(Text(outcome.labels[i]), _num(float(outcome.final_loss[i])), _num(float(outcome.best_loss[i])),
                       str(outcome.steps_run[i]), status)
-    counts = {s: int(np.sum(outcome.status == s)) for s in ("completed", "diverged", "interrupted", "not_run")}
-    line = Text("  ".join(f"{k}: {v:,}" for k, v in counts.items() if v or k == "diverged"))
+    counts = fate_counts(outcome.status, outcome.unsettled)
+    line = Text("  ".join(f"{k}: {v:,}" for k, v in counts.items() if v or k in ("diverged", NOT_SETTLED)))
     line.append(f"   loop time {outcome.wall_time_s:.3f} s")
     return Group(table, line)
 

@@ -48,9 +48,22 @@ def create_run_dir(parent: str | Path, name: str) -> Path:
     raise GdlabError(f"could not find a free run directory name in {parent}")
 
 
+def free_path(parent: str | Path, stem: str, suffix: str) -> Path:
+    """`<parent>/<stem><suffix>`, or with -2, -3 ... before the suffix when that file exists (never overwrites)."""
+    parent = Path(parent)
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"--out {parent}: is a file; expected a folder")
+    parent.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 10_000):
+        path = parent / f"{stem}{'' if k == 1 else f'-{k}'}{suffix}"
+        if not path.exists():
+            return path
+    raise GdlabError(f"could not find a free file name for {stem}{suffix} in {parent}")
+
+
 def safe_name(text: str) -> str:
-    """A file-system friendly version of a label: 'Adam (lr 0.3)' -> 'Adam_lr_0.3'."""
-    cleaned = re.sub(r"[^A-Za-z0-9._=,\[\]-]+", "_", text).strip("._")
+    """A name of [A-Za-z0-9._=-] only, safe in any shell and file system: 'RMSProp (0.4, 0.9)' -> 'RMSProp_0.4_0.9'."""
+    cleaned = re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("._-")
     return cleaned[:80] or "run"
 
 
@@ -186,12 +199,13 @@ def load_series(run_dir: Path, label: str | None = None) -> Series:
         raise GdlabError(f"{run_dir} is not a gdlab run directory (no summary.json and metrics.csv)")
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     cols = merge_rows_by_step(read_csv_columns(run_dir / "metrics.csv"))
-    path = None
+    path = path_step = None
     if (run_dir / "trajectory.csv").is_file():
         traj = read_csv_columns(run_dir / "trajectory.csv")
         coords = [traj[k] for k in traj if k != "step"]
         if coords and len(coords) <= 2:
             path = np.stack(coords, axis=1)
+            path_step = traj.get("step")
     step = cols.pop("step", np.zeros(0))
     loss = cols.pop("loss", np.full(len(step), np.nan))
     return Series(
@@ -201,5 +215,6 @@ def load_series(run_dir: Path, label: str | None = None) -> Series:
         status=summary.get("status", "completed"),
         diverged_at=summary.get("diverged_at"),
         path=path,
+        path_step=path_step,
         columns=cols,
     )

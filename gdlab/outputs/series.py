@@ -28,6 +28,7 @@ class Series:
     diverged_at: int | None = None
     path: np.ndarray | None = None  # (m, D), row 0 = the start, D = 1 or 2
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # other metrics, each (n,)
+    path_step: np.ndarray | None = None  # (m,) the step of each path row (None: row k is step k)
 
     def __post_init__(self) -> None:
         self.step = np.asarray(self.step, dtype=np.int64).reshape(-1)
@@ -39,6 +40,8 @@ class Series:
         if self.path is not None:
             path = np.asarray(self.path, dtype=np.float64)
             self.path = path.reshape(-1, 1) if path.ndim == 1 else path
+        if self.path_step is not None:
+            self.path_step = np.asarray(self.path_step, dtype=np.int64).reshape(-1)
         self.columns = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in self.columns.items()}
         for name, col in self.columns.items():
             if col.shape != self.step.shape:

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .files import atomic
+from .verdicts import not_settled
 
 CHUNK_ROWS = 65_536  # members per block of summary lines and labels
 CHUNK_BYTES = 32 * 2**20  # loss history per written block
@@ -147,12 +148,13 @@ def write_summary_csv(path: Path, o) -> None:
     """
     entries = tuple(getattr(o, "entries", ()) or ())
     header = ["member"] + (["optimizer"] if entries else []) + [a.short for a in o.axes] + \
-             ["status", "steps_run", "final_loss", "best_loss", "diverged_at"]
+             ["status", "steps_run", "final_loss", "best_loss", "diverged_at", "settled"]
     idx = _index(o)
     entry = _entry(o)
     names = [_quote(e) for e in entries]
     texts = [[_text(v) for v in a.values] + [""] for a in o.axes]  # index -1: the axis does not apply
     n = len(o.labels)
+    settled = _settled(o)
     with atomic(path) as f:
         f.write((",".join(header) + "\n").encode())
         for a in range(0, n, CHUNK_ROWS):
@@ -162,8 +164,14 @@ def write_summary_csv(path: Path, o) -> None:
             columns = [[_quote(label) for label in o.labels[a:b]], *which, *swept, list(o.status[a:b]),
                        list(map(str, np.asarray(o.steps_run[a:b]).tolist())),
                        _cells(o.final_loss[a:b]), _cells(o.best_loss[a:b]),
-                       ["" if d < 0 else str(d) for d in np.asarray(o.diverged_at[a:b]).tolist()]]
+                       ["" if d < 0 else str(d) for d in np.asarray(o.diverged_at[a:b]).tolist()], settled[a:b]]
             f.write("".join(",".join(row) + "\n" for row in zip(*columns)).encode())
+
+
+def _settled(o) -> list[str]:
+    """'true' / 'false' for completed members (false: ended above the start, see verdicts), empty otherwise."""
+    unsettled = np.zeros(len(o.labels), bool) if getattr(o, "unsettled", None) is None else o.unsettled
+    return ["" if s != "completed" else ("false" if u else "true") for s, u in zip(o.status.tolist(), unsettled.tolist())]
 
 
 def _text(v) -> str:
@@ -185,6 +193,7 @@ def load_sweep(run_dir: Path):
     divergence steps; the logged steps and the loss histories (mapped from the file, not read whole).
     """
     import csv
+    import json
     from types import SimpleNamespace
 
     import yaml
@@ -204,10 +213,14 @@ def load_sweep(run_dir: Path):
     # sweeps written before grid_index was kept are product grids of one optimizer
     index = np.asarray(data["grid_index"]).T.astype(np.int64) if "grid_index" in data else member_indices(axes)
     entry = np.asarray(data["entry"]).astype(np.int64) if "entry" in data else np.zeros(len(rows), dtype=np.int64)
-    outcome = SimpleNamespace(run_dir=run_dir, axes=axes, labels=[r["member"] for r in rows],
-                              status=np.array([r["status"] for r in rows], dtype=object),
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    status = np.array([r["status"] for r in rows], dtype=object)
+    outcome = SimpleNamespace(run_dir=run_dir, axes=axes, labels=[r["member"] for r in rows], status=status,
                               final_loss=column("final_loss"), best_loss=column("best_loss"),
                               diverged_at=column("diverged_at", int, -1), steps_run=column("steps_run", int, 0),
-                              index=index, entry=entry, entries=entries)
+                              index=index, entry=entry, entries=entries, theory=summary.get("stability_theory"))
     history = SweepHistory(np.asarray(data["step"]).tolist(), data["loss"])
+    outcome.unsettled = (np.array([r.get("settled") == "false" for r in rows]) if rows and "settled" in rows[0]
+                         else not_settled(status, history.loss[0], outcome.final_loss))
     return outcome, index, history

@@ -1,4 +1,4 @@
-"""From a problem spec to what the engine runs, its loss landscape and its stability warnings.
+"""From a problem spec to what the engine runs and its loss landscape (stability warnings: stability.py).
 
 A problem is a toy objective (toy.py) or a model trained on a dataset (learning.py). Both expose the same small
 interface (see engine.Problem): the start point for R members, the loss and gradient at step k, the epoch of step k,
@@ -8,7 +8,6 @@ whole-data evaluation and the final loss.
 from __future__ import annotations
 
 from .landscape import Landscape
-from .objectives import make_objective
 from .spec import ProblemSpec
 from .toy import toy_landscape, toy_problem
 
@@ -40,29 +39,3 @@ def landscape(spec: ProblemSpec) -> Landscape | None:
     from .learning import model_landscape
 
     return model_landscape(spec)
-
-
-def stability_warnings(spec: ProblemSpec, optimizers) -> list[str]:
-    """Warnings for learning rates beyond gradient descent's stability limit on a quadratic objective.
-
-    On a quadratic with largest curvature L, plain gradient descent converges only for lr < 2/L and heavy-ball
-    momentum β only for lr < 2(1 + β)/L (d2l's bowl: L = 4, so lr < 0.5 without momentum).
-    """
-    if spec.kind != "objective":
-        return []
-    curvature = make_objective(spec.name, spec.params).max_curvature
-    if not curvature:
-        return []
-    out = []
-    for o in optimizers:
-        if o.name not in ("sgd", "momentum", "nesterov") or o.hparams.get("weight_decay"):
-            continue
-        beta = o.hparams.get("momentum", 0.0) or 0.0
-        if o.hparams.get("nesterov"):
-            continue  # Nesterov's limit differs; do not guess
-        limit = 2 * (1 + beta) / curvature
-        if o.hparams["lr"] > limit:
-            rule = "2(1 + momentum)/L" if beta else "2/L"
-            out.append(f"{o.label}: lr {o.hparams['lr']:g} exceeds the stability limit {rule} = {limit:.4g} of this "
-                       f"quadratic (largest curvature L = {curvature:g}); expect it to diverge")
-    return out

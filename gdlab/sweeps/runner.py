@@ -23,8 +23,10 @@ from ..engine import GroupSpec, as_index, make_schedule, run_stack
 from ..errors import ConfigError, OutputError
 from ..optim.variants import BOOK_CONSTANTS
 from ..outputs.rundir import create_run_dir, write_json, write_yaml
+from ..outputs.verdicts import fate_counts, not_settled
 from ..problems.build import build_problem
 from ..problems.objectives import make_objective
+from ..problems.stability import sweep_theory
 from ..problems.toy import ToyProblem
 from ..version import __version__
 
@@ -46,6 +48,8 @@ class SweepOutcome:
     interrupted: bool
     plot_error: str | None = None
     output_error: str | None = None  # the figures could not be written (disk full: exit 1, results kept)
+    unsettled: np.ndarray | None = None  # (R,) bool: completed, but ended above the start (outputs.verdicts)
+    theory: dict | None = None  # what the figures need to draw the stability theory's edges (quadratics)
 
 
 class History:
@@ -103,7 +107,8 @@ def is_vectorized(axis: Axis, cfg: Config) -> bool:
 
 
 def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] = (), out: str | Path = "runs",
-              progress: Callable[[int, int], None] | None = None, plots: bool = True) -> SweepOutcome:
+              progress: Callable[[int, int], None] | None = None, plots: bool = True,
+              fmt: str = "png") -> SweepOutcome:
     cfg = load_config(config, overrides)
     axes = grid_axes(cfg.sweep, list(grid))
     base = base_data(cfg)
@@ -148,18 +153,20 @@ def run_sweep(config: str | Path, grid: list[str] = (), *, overrides: list[str] 
                 break
         labels = member_labels(cfg.optimizers[0].name, axes, idx)
         outcome = SweepOutcome(run_dir, axes, labels, status, final, best, diverged_at, steps_run, wall, [],
-                               interrupted)
+                               interrupted, unsettled=not_settled(status, history.loss[0], final),
+                               theory=sweep_theory(cfg.problem, cfg.optimizers[0].name, cfg.optimizers[0].hparams,
+                                                   [a.path for a in axes]))
         from ..outputs.sweep_dir import write_sweep_files  # formatting only once the numbers exist
 
         write_sweep_files(outcome, history)
         write_json(run_dir / "summary.json", _summary(outcome, cfg, base))
     outcome.interrupted = outcome.interrupted or signals.pending()
     if plots:
-        _draw(outcome, idx, history)
+        _draw(outcome, idx, history, fmt)
     return outcome
 
 
-def _draw(outcome: SweepOutcome, idx: np.ndarray, history: History) -> None:
+def _draw(outcome: SweepOutcome, idx: np.ndarray, history: History, fmt: str) -> None:
     """The sweep figures; a failure or Ctrl-C is reported, not raised (the numbers are on disk already)."""
     from ..figures.standard import draw_sweep_figures  # matplotlib only when figures are wanted
 
@@ -167,7 +174,7 @@ def _draw(outcome: SweepOutcome, idx: np.ndarray, history: History) -> None:
     try:
         with signals.allowed():
             signals.check()  # held back while the files were written: no figures
-            draw_sweep_figures(outcome, idx, history)
+            draw_sweep_figures(outcome, idx, history, fmt=fmt)
     except OutputError as exc:  # a full disk: exit 1, the numbers are kept
         outcome.output_error = f"{exc}; the results are in {outcome.run_dir} (redraw the figures with {redraw})"
     except Exception as exc:  # noqa: BLE001 - the numbers are on disk; report the figure problem
@@ -256,7 +263,7 @@ def _group(cfg: Config, axes: list[Axis], idx: np.ndarray, vector: list[bool]) -
 
 
 def _summary(o: SweepOutcome, cfg: Config, base: dict) -> dict:
-    counts = {s: int(np.sum(o.status == s)) for s in ("completed", "diverged", "interrupted", STATUS_NOT_RUN)}
+    counts = fate_counts(o.status, o.unsettled)
     finite = np.where(np.isfinite(o.final_loss) & (o.status == "completed"), o.final_loss, np.inf)
     best = int(np.argmin(finite)) if np.isfinite(finite).any() else None
     return {
@@ -266,6 +273,7 @@ def _summary(o: SweepOutcome, cfg: Config, base: dict) -> dict:
         "best_member": None if best is None else o.labels[best],
         "best_final_loss": None if best is None else float(o.final_loss[best]),
         "grid": {a.key: len(a.values) for a in o.axes},
+        "stability_theory": o.theory,
         "wall_time_s": round(o.wall_time_s, 6),
         "seed": cfg.seed,
         "gdlab_version": __version__,
