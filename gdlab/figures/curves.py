@@ -34,6 +34,7 @@ ZOOM = 0.25  # ... namely when the tail spans less than this fraction of the who
 TAIL_QUANTILE = 0.99  # top of a curve's tail: a rare spike of a noisy curve does not set the axes
 RAW_ALPHA = 0.15  # raw mini-batch curves under their smoothed ones, at most RAW_MEMBERS members
 RAW_MEMBERS = 2
+RAW_POINTS = 1000  # ... and at most this many points each: a longer raw curve is a solid curtain even when faint
 
 
 def moving_average(y: np.ndarray, window: int) -> np.ndarray:
@@ -195,7 +196,8 @@ def loss_curves(series: list[Series], out, *, x: str = "step", y: str = "loss", 
     ax.set_ylim(lim.lo, lim.hi)  # fixed before plotting: autoscaling over values near 1e308 overflows
     ax.set_autoscaley_on(False)
     width = 1.0 if any(_noisy(ys) for ys in shown) else 1.8  # thick noisy lines merge into a band
-    draw_raw = smooth > 1 and (len(series) <= RAW_MEMBERS if raw is None else raw)
+    longest = max((len(ys) for ys in shown), default=0)
+    draw_raw = smooth > 1 and (len(series) <= RAW_MEMBERS and longest <= RAW_POINTS if raw is None else raw)
     for i, ((xs, ys_raw, sparse), ys, label) in enumerate(zip(curves, shown, labels)):
         draw_member(ax, xs, ys, colour(i), label, (lim.lo, lim.hi), log, width=width, sparse=sparse,
                     raw=ys_raw if draw_raw else None, diverged=series[i].status == "diverged")
@@ -257,11 +259,11 @@ def finish(ax, x: str, y: str, x_all: np.ndarray, lim: Limits, *, title: str = "
     ax.grid(True, which="major", alpha=0.3)
     if title:
         ax.set_title(title)
-    notes = []
+    notes = []  # above the axes at the right, clear of the curves (the title sits at the left)
     if lim.above is not None:
-        notes.append((f"↑ early values above the axes (up to {lim.above:.3g})", 0.02, "bottom"))
+        notes.append(f"↑ early values above the axes (up to {lim.above:.3g})")
     if lim.below is not None:
-        notes.append((f"↓ early values below the axes (down to {lim.below:.3g})", 0.98, "top"))
-    for text, yy, va in notes:
-        ax.text(0.02, yy, text, transform=ax.transAxes, ha="left", va=va, fontsize=8, color="0.3", zorder=6,
-                bbox=dict(boxstyle="square,pad=0.2", facecolor="white", edgecolor="none", alpha=0.8))
+        notes.append(f"↓ early values below the axes (down to {lim.below:.3g})")
+    if notes:
+        ax.text(1.0, 1.01, "; ".join(notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+                color="0.3")

@@ -102,7 +102,8 @@ def sweep_heatmap(x_values: np.ndarray, y_values: np.ndarray, final_loss: np.nda
                          f"(ny, nx) = {(yv.size, xv.size)}")
     ok = np.isfinite(z) & ~dv
 
-    fig, (ax, cax) = _layout()
+    lines = int(ok.any()) + int(dv.any()) + int(rising.any()) + int((~ok & ~dv).any()) + len(theory)
+    fig, (ax, cax) = _layout(lines)
     handles = []
     if ok.any():
         norm, capped = loss_norm(z[ok])
@@ -150,9 +151,9 @@ def sweep_heatmap(x_values: np.ndarray, y_values: np.ndarray, final_loss: np.nda
     return save(fig, out)
 
 
-def _layout():
-    """The heat map's axes and, beside it, the colour bar's; room below for a legend of up to five lines."""
-    fig, (ax,) = figure(axes=(5.0, 3.6), right=0.9, bottom=1.05)
+def _layout(lines: int):
+    """The heat map's axes and, beside it, the colour bar's; room below for a legend of `lines` lines."""
+    fig, (ax,) = figure(axes=(5.0, 3.6), right=0.9, bottom=0.2 * lines + 0.15)
     pos = ax.get_position()
     cax = fig.add_axes((pos.x1 + 0.15 / fig.get_figwidth(), pos.y0, 0.16 / fig.get_figwidth(), pos.height))
     return fig, (ax, cax)
