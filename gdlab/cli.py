@@ -111,7 +111,7 @@ def _check_format(fmt: str) -> None:
                           f"  accepted: {', '.join(FORMATS)}")
 
 
-def _warn(text: str) -> None:
+def _warning(text: str) -> None:
     err.print(f"[yellow]warning:[/] {escape(text)}")
 
 
@@ -129,10 +129,10 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
         cfg = load_config(config, overrides, select_optimizers=select, seed=seed, seeds=seeds)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
             outcome = run_config(cfg, out=out_dir, mode=mode, progress=bars.steps,
-                                 download_progress=bars.download, on_warning=_warn, fmt=fmt,
+                                 download_progress=bars.download, on_warning=_warning, fmt=fmt,
                                  member_figures=member_figures)  # warnings print before the loop
         if outcome.plot_error:
-            _warn(outcome.plot_error)
+            _warning(outcome.plot_error)
         if not quiet:
             out.print(report.summary_table(outcome))
             for line in report.prediction_lines(outcome):
