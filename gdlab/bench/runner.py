@@ -45,6 +45,13 @@ class BenchOutcome:
 
 def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[[int, int], None] | None = None,
               plots: bool = True) -> BenchOutcome:
+    from ..problems.learning import keep_datasets
+
+    with keep_datasets():  # each dataset read once for the whole suite
+        return _run_bench(path, out, progress, plots)
+
+
+def _run_bench(path: str | Path, out, progress, plots: bool) -> BenchOutcome:
     suite = load_suite(path)
     for p in suite.problems:  # every dataset readable before a directory exists
         build_problem(p.config.problem, seed=p.config.seed, dtype=p.config.dtype)

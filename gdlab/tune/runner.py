@@ -50,7 +50,14 @@ def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides
              seed: int | None = None, seeds: int | None = None, progress: Callable[[int, int], None] | None = None,
              plots: bool = True) -> TuneOutcome:
     """Tune every optimizer of a compare config, then compare the chosen settings with repetitions."""
+    from ..problems.learning import keep_datasets
+
     cfg = config if isinstance(config, Config) else load_config(config, overrides, seed=seed, seeds=seeds)
+    with keep_datasets():  # the data is read once for the check, the trials and the reruns
+        return _run_tune(cfg, out, progress, plots)
+
+
+def _run_tune(cfg: Config, out, progress, plots: bool) -> TuneOutcome:
     plan = plan_trials(cfg, spec_of(cfg))
     build_data_check(cfg)  # missing data stops us before a directory exists
     with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)
