@@ -98,3 +98,12 @@ def test_shipped_suites_load():
     for path in sorted((REPO / "configs" / "suites").glob("*.yaml")):
         suite = load_suite(path)
         assert len(suite.problems) >= 1 and suite.labels
+
+
+def test_measure_time_ranks_by_seconds_of_each_optimizers_own_stack(tmp_path):
+    out = run_bench(_write(tmp_path, {**SUITE, "measure": "time", "problems": SUITE["problems"][1:]}),
+                    out=tmp_path / "runs", plots=False)
+    rows = _rows(out.run_dir / "results.csv")
+    times = [float(r["time_to_target_s"] or "inf") for r in rows]
+    assert times[0] >= 0 and out.costs[0].tolist() == pytest.approx(times, abs=1e-6)  # one seed: the cost is that seed's time (inf: never)
+    assert len({r["wall_time_s"] for r in rows}) == 2  # two stacks, one per optimizer

@@ -115,3 +115,19 @@ def test_run_with_seeds_writes_rows_aggregate_and_band_figures(tmp_path, write_c
     (run_dir / "plots" / "loss.png").unlink()
     r = CliRunner().invoke(app, ["plot", str(run_dir)])
     assert r.exit_code == 0 and (run_dir / "plots" / "loss.png").is_file(), r.output
+
+
+def test_nan_quantiles_agree_with_numpy():
+    from gdlab.outputs.aggregate import nan_quantiles
+
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal((7, 50))
+    v[rng.random(v.shape) < 0.3] = np.nan
+    v[:, 0] = np.nan  # a column with no value
+    v[:, 1] = [1, 2, np.inf, np.inf, np.nan, 3, 4]
+    qs = [0.0, 0.25, 0.5, 0.75, 1.0]
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanquantile(v, qs, axis=0)
+    got = nan_quantiles(v, qs, axis=0)
+    np.testing.assert_allclose(got[:, 2:], expected[:, 2:], rtol=1e-12)
+    assert np.isnan(got[:, 0]).all() and got[:, 1].tolist() == [1, 2.25, 3.5, np.inf, np.inf]  # sorted 1 2 3 4 inf inf

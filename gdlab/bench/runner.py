@@ -1,7 +1,8 @@
 """`gdlab bench SUITE`: every (problem, optimizer) to its target, then performance profiles and scores.
 
-Each (problem, optimizer) runs as one stack holding its seeds (so a wall time to the target is that optimizer's
-own, with the same number of members as the others); a tuned suite first tunes every optimizer on the problem
+Each problem runs as one stack of every optimizer × seed (steps to a target do not depend on the stack); with
+`measure: time` each (problem, optimizer) is its own stack of its seeds, so that a wall time to the target is that
+optimizer's own, with as many members as the others'; a tuned suite first tunes every optimizer on the problem
 (gdlab.tune) and runs the chosen settings. The cost of an optimizer on a problem is the median over its seeds of
 the steps (or seconds) to the target, a seed that never got there counting as infinite.
 """
@@ -87,28 +88,39 @@ def _run_all(suite: Suite, costs: np.ndarray, rows: list, settings: dict, sensit
                 raise KeyboardInterrupt
             sensitivity[p.name] = trials
             cfg = trials.tuned_config
-        for j, o in enumerate(cfg.optimizers):
-            result = run_member(cfg, o, p)
+        # steps to a target do not depend on what else is in the stack: one stack per problem; seconds do, so
+        # with measure: time each optimizer gets its own stack (its seeds only)
+        stacks = [list(cfg.optimizers)] if suite.measure == "steps" else [[o] for o in cfg.optimizers]
+        j = 0
+        for entries in stacks:
+            result = run_members(cfg, entries, p)
             if result.interrupted:
                 raise KeyboardInterrupt
-            settings[(p.name, suite.labels[j])] = _settings(o)
-            steps = profiles.steps_to_target(result.reached_at)
-            cost = steps if suite.measure == "steps" else np.where(np.isfinite(steps), result.reached_time_s, np.inf)
-            costs[i, j] = profiles.median_cost(cost)
-            rows += _rows(p, suite.labels[j], cfg, result, settings[(p.name, suite.labels[j])])
+            S = len(cfg.all_seeds)
+            for m, o in enumerate(entries):
+                part = slice(m * S, (m + 1) * S)
+                label = suite.labels[j]
+                settings[(p.name, label)] = _settings(o)
+                steps = profiles.steps_to_target(result.reached_at[part])
+                cost = steps if suite.measure == "steps" else \
+                    np.where(np.isfinite(steps), result.reached_time_s[part], np.inf)
+                costs[i, j] = profiles.median_cost(cost)
+                rows += _rows(p, label, cfg, result, part, settings[(p.name, label)])
+                j += 1
             if progress is not None:
-                progress(i * len(suite.labels) + j + 1, len(suite.problems) * len(suite.labels))
+                progress(i * len(suite.labels) + j, len(suite.problems) * len(suite.labels))
 
 
-def run_member(cfg: Config, o, p: SuiteProblem):
-    """One optimizer on one problem, once per seed, in one stack: the engine's result with steps to the target."""
-    seeds = np.asarray(cfg.all_seeds)
-    problem = build_problem(cfg.problem, seed=cfg.seed if len(seeds) == 1 else seeds, dtype=cfg.dtype)
+def run_members(cfg: Config, entries: list, p: SuiteProblem):
+    """Optimizer entries on one problem, each once per seed, in one stack (rows entry-major): the engine's result
+    with steps (and seconds) to the problem's target."""
+    seeds = np.tile(np.asarray(cfg.all_seeds), len(entries))
+    problem = build_problem(cfg.problem, seed=cfg.seed if len(cfg.all_seeds) == 1 else seeds, dtype=cfg.dtype)
     total = problem.total_steps(cfg.steps, cfg.epochs)
     eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
-    return run_stack(problem, [Member(o.label, o.name, o.hparams)] * len(seeds), steps=cfg.steps, epochs=cfg.epochs,
-                     schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, log_every=max(1, total),
-                     eval_every=eval_every, target=p.target)
+    members = [Member(o.label, o.name, o.hparams) for o in entries for _ in cfg.all_seeds]
+    return run_stack(problem, members, steps=cfg.steps, epochs=cfg.epochs, schedule=make_schedule(*cfg.schedule),
+                     dtype=cfg.dtype, log_every=max(1, total), eval_every=eval_every, target=p.target)
 
 
 def _settings(o) -> str:
@@ -116,9 +128,9 @@ def _settings(o) -> str:
     return " ".join(f"{k}={v:g}" for k, v in o.hparams.items() if isinstance(v, float) and v != 0)
 
 
-def _rows(p: SuiteProblem, label: str, cfg: Config, result, settings: str) -> list[list]:
+def _rows(p: SuiteProblem, label: str, cfg: Config, result, part: slice, settings: str) -> list[list]:
     out = []
-    for k, seed in enumerate(cfg.all_seeds):
+    for k, seed in zip(range(part.start, part.stop), cfg.all_seeds):
         reached = int(result.reached_at[k])
         out.append([p.name, label, seed, result.status[k], "" if reached < 0 else reached,
                     "" if reached < 0 else round(float(result.reached_time_s[k]), 6), float(result.final_loss[k]),

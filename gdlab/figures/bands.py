@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ..outputs.aggregate import nan_quantiles
 from ..outputs.series import Series
 from ..problems.landscape import Landscape
 from .curves import tame, value_limits, wants_log
@@ -45,14 +46,8 @@ def seed_matrix(seeds: list[Series], x: str, y: str) -> tuple[np.ndarray, np.nda
 
 def band(values: np.ndarray) -> dict[str, np.ndarray]:
     """Median, quartiles, min and max over the seeds axis of values (S, n); columns with no value are nan."""
-    out = {}
-    has = (~np.isnan(values)).any(axis=0)
-    for name, q in (("q25", 0.25), ("median", 0.5), ("q75", 0.75), ("min", 0.0), ("max", 1.0)):
-        col = np.full(values.shape[1], np.nan)
-        if has.any():
-            col[has] = np.nanquantile(values[:, has], q, axis=0)
-        out[name] = col
-    return out
+    names = ("q25", "median", "q75", "min", "max")
+    return dict(zip(names, nan_quantiles(values, [0.25, 0.5, 0.75, 0.0, 1.0], axis=0)))
 
 
 def band_curves(members: list[tuple[str, list[Series]]], out, *, x: str = "step", y: str = "loss",
