@@ -16,8 +16,8 @@ def sensitivity(curves: list[dict], out, *, criterion: str, title: str = "", log
     """One line per optimizer: the criterion of its trials against lr (log axis).
 
     curves: per optimizer {"label", "lr" (n,), "value" (n,), "diverged" (n,) bool, "chosen" (index or None),
-    "note" (text for the legend, e.g. "best over momentum")}. Diverged trials are drawn as × on the top edge (they
-    have no value worth plotting); the chosen trial is a star.
+    "note" (text for the legend, e.g. "best over momentum")}. Diverged trials are drawn as × and never-reached
+    targets as ○ in a strip above the values, a row per optimizer; the chosen trial is a star.
     """
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
@@ -28,18 +28,37 @@ def sensitivity(curves: list[dict], out, *, criterion: str, title: str = "", log
     positive = finite.size and finite.min() > 0
     log = (positive and finite.max() / finite.min() > 30) if log_values is None else log_values
     ax.set_yscale("log" if log else "linear")
+    # the values fill the lower part of the axes; above them a strip with a row per optimizer holds the trials
+    # without a value (diverged, blown up, target never reached), so those marks never sit among real values
+    row = 0.03  # axes fraction per optimizer row
+    strip = row * len(curves) + 0.02
+    data_top = 1.0 - strip - 0.03  # where the largest value sits
     if finite.size:
         lo, hi = finite.min(), finite.max()
         if log:
-            span = np.log10(hi / lo) or 1.0
-            top = hi * 10 ** (0.12 * span)
-            ax.set_ylim(lo / 10 ** (0.05 * span), top)
+            a, b = np.log10(lo), np.log10(hi)
+            span = (b - a) or 1.0
+            bottom = a - 0.04 * span
+            top = bottom + (b - bottom) / data_top
+            ax.set_ylim(10**bottom, 10**top)
+            edge = 10 ** (bottom + (top - bottom) * (1.0 - strip))
         else:
-            pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
-            top = hi + 2.4 * pad
-            ax.set_ylim(lo - pad, top)
-    else:
-        top = 1.0
+            span = (hi - lo) or abs(hi) or 1.0
+            bottom = lo - 0.04 * span
+            top = bottom + (hi - bottom) / data_top
+            ax.set_ylim(bottom, top)
+            edge = bottom + (top - bottom) * (1.0 - strip)
+        ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= edge]  # no value ticks in the strip
+        ax.set_yticks(ticks)
+        if log:
+            from matplotlib.ticker import NullLocator
+
+            ax.yaxis.set_minor_locator(NullLocator())
+    ax.plot([0, 1], [1.0 - strip] * 2, color="0.8", linewidth=0.8, zorder=1, transform=ax.transAxes)
+
+    def strip_y(i: int) -> float:
+        return 1.0 - 0.015 - row * i  # axes fraction of optimizer i's row
+
     for i, c in enumerate(curves):
         lr, v = np.asarray(c["lr"], float), np.asarray(c["value"], float)
         bad = np.asarray(c["diverged"], bool)
@@ -48,12 +67,12 @@ def sensitivity(curves: list[dict], out, *, criterion: str, title: str = "", log
         shown = np.where(bad | ~np.isfinite(v), np.nan, v)
         label = c["label"] + (f" ({c['note']})" if c.get("note") else "")
         ax.plot(lr, shown, color=colour(i), marker="o", markersize=3.5, linewidth=1.5, label=label, zorder=3)
-        if bad.any():  # on the top edge, each optimizer a little lower so that equal learning rates stay apart
-            ax.plot(lr[bad], np.full(bad.sum(), 1.0 - 0.025 * i), linestyle="none", marker="x", markersize=6,
+        if bad.any():  # in the strip at the top, a row per optimizer so that equal learning rates stay apart
+            ax.plot(lr[bad], np.full(bad.sum(), strip_y(i)), linestyle="none", marker="x", markersize=6,
                     color=colour(i), clip_on=False, zorder=4, transform=ax.get_xaxis_transform())
         never = ~bad & ~np.isfinite(v)  # steps to a target that was never reached
         if never.any():
-            ax.plot(lr[never], np.full(never.sum(), 1.0 - 0.025 * i), linestyle="none", marker="o", markersize=5,
+            ax.plot(lr[never], np.full(never.sum(), strip_y(i)), linestyle="none", marker="o", markersize=5,
                     markerfacecolor="none", color=colour(i), clip_on=False, zorder=4,
                     transform=ax.get_xaxis_transform())
         if c.get("chosen") is not None:
@@ -61,9 +80,9 @@ def sensitivity(curves: list[dict], out, *, criterion: str, title: str = "", log
             if np.isfinite(shown[j]):
                 ax.plot([lr[j]], [shown[j]], linestyle="none", zorder=5, **{**STAR, "markersize": 13})
             else:  # chosen among trials without a value (none reached the target): on the top edge
-                ax.plot([lr[j]], [1.0 - 0.025 * i], linestyle="none", zorder=5, clip_on=False,
+                ax.plot([lr[j]], [strip_y(i)], linestyle="none", zorder=5, clip_on=False,
                         transform=ax.get_xaxis_transform(), **{**STAR, "markersize": 13})
-    ax.plot([], [], linestyle="none", marker="x", color="0.3", label="diverged or ended above its start")
+    ax.plot([], [], linestyle="none", marker="x", color="0.3", label="diverged or ended above its start (top strip)")
     if any((~np.asarray(c["diverged"], bool) & ~np.isfinite(np.asarray(c["value"], float))).any() for c in curves):
         ax.plot([], [], linestyle="none", marker="o", markerfacecolor="none", color="0.3",
                 label="target never reached")
