@@ -64,8 +64,11 @@ def test_the_best_optimizer_on_a_problem_starts_at_one(tmp_path):
 
 
 def test_a_tuned_suite_tunes_each_optimizer_per_problem(tmp_path):
-    suite = {**SUITE, "tune": {"lr": "logspace(-3,0,7)"}, "problems": SUITE["problems"][1:]}
-    out = run_bench(_write(tmp_path, suite), out=tmp_path / "runs", plots=False)
+    hostile = {**SUITE["problems"][1], "name": "../../escape"}  # a problem's name becomes part of a file name
+    suite = {**SUITE, "tune": {"lr": "logspace(-3,0,7)"}, "problems": [hostile]}
+    out = run_bench(_write(tmp_path, suite), out=tmp_path / "runs", plots=True)
+    assert sorted(p.name for p in (out.run_dir / "plots").iterdir()) == ["profile.png", "sensitivity-escape.png"]
+    assert not list(tmp_path.glob("escape*")) and not list((tmp_path / "runs").glob("escape*"))
     gds = [r for r in _rows(out.run_dir / "results.csv") if r["optimizer"] == "GD"]
     assert [r["seed"] for r in gds] == ["1", "2", "3", "4", "5"]  # rerun on five fresh seeds (trials on seed 0)
     gd = gds[0]

@@ -20,7 +20,7 @@ from .. import signals
 from ..config import Config
 from ..engine import Member, make_schedule, run_stack
 from ..outputs.files import write_atomic
-from ..outputs.rundir import create_run_dir, write_csv_rows, write_json
+from ..outputs.rundir import create_run_dir, member_dir_names, write_csv_rows, write_json
 from ..problems.build import build_problem
 from ..version import __version__
 from . import profiles
@@ -167,8 +167,9 @@ def _draw(o: BenchOutcome, sensitivity: dict) -> None:
         performance_profiles(list(o.suite.labels), taus, profiles.profile(o.ratios, taus),
                              o.run_dir / "plots" / "profile.png", scores=o.scores, measure=o.suite.measure,
                              n_problems=len(o.suite.problems), title=f"{o.suite.name}: performance profiles")
-        for name, trials in sensitivity.items():
-            trials.draw(o.run_dir / "plots" / f"sensitivity-{name}.png", title=f"{o.suite.name}: {name}")
+        for (name, trials), file in zip(sensitivity.items(), member_dir_names(list(sensitivity))):
+            # a problem's name made safe for a file name (never a path), and never twice
+            trials.draw(o.run_dir / "plots" / f"sensitivity-{file}.png", title=f"{o.suite.name}: {name}")
     except KeyboardInterrupt:
         o.interrupted = True
     except Exception as exc:  # noqa: BLE001 - the numbers are on disk already
