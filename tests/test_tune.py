@@ -78,6 +78,7 @@ def test_data_tuning_selects_on_the_validation_split(tmp_path, write_config):
     for label, row in ((r["member"], r) for r in _rows(out.run_dir / "chosen.csv")):
         mine = [t for t in trials if t["member"] == label]
         assert float(row["value"]) == min(float(t["val_loss"]) for t in mine)
+        assert all(t["criterion"] == t["val_loss"] for t in mine) and "steps_to_target" not in mine[0]
 
 
 def test_default_grids_match_the_largest_explicit_space(write_config):

@@ -175,7 +175,9 @@ def tune_table(outcome) -> Table:
     trials = outcome.trials
     plan = trials.plan
     keys = list(dict.fromkeys(k for space in plan.spec.spaces for k in space))
-    table = Table(title=f"tune: {outcome.run_dir.name}  ({plan.spec.criterion}, {len(plan.seeds)} seed(s) per trial)",
+    partial = "  INTERRUPTED: chosen from the trials' steps so far" if trials.interrupted else ""
+    table = Table(title=f"tune: {outcome.run_dir.name}  ({plan.spec.criterion}, {len(plan.seeds)} seed(s) per trial)"
+                        f"{partial}",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ["member", *keys, plan.spec.criterion.replace("_", " "), "trials", "diverged"]:
         table.add_column(col, justify="left" if col == "member" else "right", no_wrap=col != "member")

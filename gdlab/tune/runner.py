@@ -114,17 +114,18 @@ def _target_text(t) -> str:
 def _write_trials(run_dir: Path, trials: Trials) -> None:
     plan = trials.plan
     keys = list(dict.fromkeys(k for space in plan.spec.spaces for k in space))
-    metrics = [k for k in ("val_loss", "val_accuracy", "steps_to_target") if k in trials.per_seed]
+    metrics = [k for k in ("val_loss", "val_accuracy") if k in trials.per_seed] + \
+        (["steps_to_target"] if plan.spec.target is not None else [])
     rows = []
     for t, m in enumerate(plan.entry.tolist()):
         o = plan.config.optimizers[m]
         for s, seed in enumerate(plan.seeds):
             ps = trials.per_seed
             rows.append([o.label, o.name, t, *[plan.settings[t].get(k, "") for k in keys], seed, ps["status"][t, s],
-                         float(ps["criterion"][t, s]), float(ps["final_loss"][t, s]), float(ps["best_loss"][t, s]),
-                         *[_cell(ps[k][t, s]) for k in metrics]])
-    write_csv_rows(run_dir / "trials.csv", ["member", "optimizer", "trial", *keys, "seed", "status",
-                                            plan.spec.criterion if plan.spec.criterion not in metrics else "criterion",
+                         _cell(ps["criterion"][t, s]), float(ps["final_loss"][t, s]), float(ps["best_loss"][t, s]),
+                         *[_cell(ps[k][t, s], never=k == "steps_to_target") for k in metrics]])
+    # `criterion` is the value the trial was judged by (plan.spec.criterion, also in chosen.csv and summary.json)
+    write_csv_rows(run_dir / "trials.csv", ["member", "optimizer", "trial", *keys, "seed", "status", "criterion",
                                             "final_loss", "best_loss", *metrics], rows)
     chosen = []
     for m, (o, c, setting) in enumerate(zip(plan.config.optimizers, trials.choices,
@@ -136,8 +137,11 @@ def _write_trials(run_dir: Path, trials: Trials) -> None:
                                             "trials", "diverged_trials", "all_diverged"], chosen)
 
 
-def _cell(v):
+def _cell(v, never: bool = False):
+    """A number for a CSV cell; empty for nan/inf, and for -1 (never) in a steps column."""
     v = v.item() if isinstance(v, np.generic) else v
+    if never and v == -1:
+        return ""
     return "" if isinstance(v, float) and not np.isfinite(v) else v
 
 
