@@ -1,10 +1,8 @@
 """The one lockstep loop: R members advance together, one vectorized step at a time.
 
-Parameters, gradients and optimizer state carry a leading runs axis R. Members that use the same optimizer
-(and the same structural options: flags such as nesterov or amsgrad, texts such as variant) share one update
-call with their hyperparameters as (R_group, 1) columns; there is no Python loop over members. A member whose
-loss, gradient or parameters become non-finite is frozen at its last finite parameters and marked diverged at
-that step; the others go on.
+Parameters, gradients and optimizer state carry a leading runs axis R. Members are grouped for their optimizer
+calls (groups.py); there is no Python loop over members. A member whose loss, gradient or parameters become
+non-finite is frozen at its last finite parameters and marked diverged at that step; the others go on.
 
 The engine computes; it does not write files or print. What it records goes to a `Sink` (streamed to disk by the
 runner, or kept in memory for sweeps and tests).
@@ -18,17 +16,9 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from . import signals
-from .optim import OPTIMIZERS
-from .optim.schedules import SCHEDULES
-from .problems.targets import GoalTracker, Target
-
-
-@dataclass(frozen=True)
-class Member:
-    label: str
-    optimizer: str
-    hparams: dict  # every hyperparameter, defaults filled in (floats, tuples of floats, bools)
+from .. import signals
+from ..problems.targets import GoalTracker, Target
+from .groups import NARROW, WIDE, Group, GroupSpec, Member, build_groups, current_lr, groups_of, make_schedule
 
 
 class Problem(Protocol):
@@ -77,106 +67,6 @@ class StackResult:
     reached_time_s: np.ndarray | None = None  # (R,) seconds into the loop when it did, nan when never
 
 
-@dataclass(frozen=True)
-class GroupSpec:
-    """Members that share one optimizer call: their indices on the runs axis and their hyperparameters.
-
-    A hyperparameter is one value for the whole group (a float, a bool, a text, a tuple such as betas) or an
-    array of shape (G,) with one value per member (a sweep). Booleans and texts (variant) change the algorithm
-    and must be shared.
-    """
-
-    optimizer: str
-    index: np.ndarray  # (G,) member indices
-    hparams: dict
-
-
-@dataclass
-class _Group:
-    """A GroupSpec made ready to step: an index (slice when contiguous), its lr and optimizer state."""
-
-    index: Any  # slice or index array into the runs axis
-    size: int
-    lr_at: Callable[[int], Any]  # t -> the learning rate of update t, (G, 1), in the parameters' dtype
-    lr_logged: Callable[[int], Any]  # the same in float64, for the metrics (0.05, not 0.05000000074505806)
-    update: Callable
-    state: Any
-
-
-def group_key(member: Member) -> tuple:
-    """Members with equal keys can share an update call: same optimizer, same structural options (booleans such
-    as nesterov, texts such as variant)."""
-    flags = tuple(sorted((k, v) for k, v in member.hparams.items() if isinstance(v, (bool, str))))
-    return (member.optimizer, flags)
-
-
-def groups_of(members: list[Member]) -> list[GroupSpec]:
-    """Members of a compare grouped by optimizer and flags, each hyperparameter as a (G,) array or a shared value."""
-    keys: dict[tuple, list[int]] = {}
-    for i, m in enumerate(members):
-        keys.setdefault(group_key(m), []).append(i)
-    specs = []
-    for indices in keys.values():
-        ms = [members[i] for i in indices]
-        hp = {k: _per_member([m.hparams[k] for m in ms]) for k in ms[0].hparams}
-        specs.append(GroupSpec(ms[0].optimizer, np.asarray(indices), hp))
-    return specs
-
-
-def _per_member(values: list) -> Any:
-    if isinstance(values[0], (bool, str)) or values[0] is None:
-        return values[0]
-    if isinstance(values[0], tuple):
-        return tuple(_per_member([v[i] for v in values]) for i in range(len(values[0])))
-    return np.asarray(values, dtype=float)
-
-
-def _column(value: Any, size: int, dtype, width: int = 1) -> Any:
-    """A hyperparameter as a (G, width) block of the parameters' dtype; tuples as tuples of blocks.
-
-    width 1 broadcasts along long parameter rows; for a few parameters per member the block is as wide as the
-    row, because NumPy multiplies an (R, 2) array by an (R, 1) column five times slower than by an (R, 2) one.
-    """
-    if isinstance(value, tuple):
-        return tuple(_column(v, size, dtype, width) for v in value)
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    # the same block whether the value is shared or per member: a member's arithmetic does not depend on it
-    return np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1, 1), (size, width)).copy()
-
-
-def as_index(idx: np.ndarray) -> Any:
-    """Member indices as a slice when they are contiguous (views and cheap assignment), else as they are."""
-    if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
-        return slice(int(idx[0]), int(idx[0]) + len(idx))
-    return idx
-
-
-def build_groups(specs: list[GroupSpec], params: np.ndarray, schedule: Callable, total: int) -> list[_Group]:
-    groups = []
-    for spec in specs:
-        size = len(spec.index)
-        index = as_index(np.asarray(spec.index))
-        width = params.shape[1] if params.shape[1] <= NARROW else 1
-        hp = {k: _column(v, size, params.dtype, width) for k, v in spec.hparams.items()}
-        base_lr = hp.pop("lr")
-        base_lr64 = _column(spec.hparams["lr"], size, np.float64)
-
-        def lr_at(t: int, base_lr=base_lr) -> np.ndarray:
-            return base_lr * schedule(t - 1, total)
-
-        def lr_logged(t: int, base_lr=base_lr64) -> np.ndarray:
-            return base_lr * schedule(t - 1, total)
-
-        opt = OPTIMIZERS.get(spec.optimizer)(lr=lr_at, **hp)
-        groups.append(_Group(index, size, lr_at, lr_logged, opt.update, opt.init(params[index])))
-    return groups
-
-
-def make_schedule(name: str, params: dict) -> Callable[[int, int], Any]:
-    return SCHEDULES.get(name)(**params)
-
-
 def run_stack(
     problem: Problem,
     members: list[Member] | list[GroupSpec],
@@ -219,7 +109,7 @@ def run_stack(
         if "grad_norm" in want:
             values["grad_norm"] = row_norms(grad)
         if "lr" in want:
-            values["lr"] = _current_lr(groups, t, n)
+            values["lr"] = current_lr(groups, t, n)
         if wanted_extra:
             values.update((k, v) for k, v in problem.step_metrics(params, loss).items() if k in wanted_extra)
         return values
@@ -325,7 +215,7 @@ class _Fates:
                    np.empty_like(params), {k: np.full(n, np.nan) for k in ("last_finite_loss", "grad_norm", "lr")})
 
     def freeze(self, bad: np.ndarray, step: int, updates: int, params: np.ndarray, last: tuple | None,
-               groups: list[_Group]) -> None:
+               groups: list[Group]) -> None:
         """Mark `bad` members diverged at `step` with `params`; last: (loss, grad, t) of their last finite step."""
         if not bad.any():
             return
@@ -337,7 +227,7 @@ class _Fates:
             loss, grad, t = last
             self.blowup["last_finite_loss"][bad] = loss[bad]
             self.blowup["grad_norm"][bad] = row_norms(grad[bad])
-            self.blowup["lr"][bad] = _current_lr(groups, t, len(bad))[bad]
+            self.blowup["lr"][bad] = current_lr(groups, t, len(bad))[bad]
 
     def restore(self, params: np.ndarray) -> np.ndarray:
         """`params` with the frozen members' rows put back to what they froze with."""
@@ -352,10 +242,6 @@ def _track_best(best: np.ndarray, metrics: dict[str, np.ndarray], alive: np.ndar
     if "train_loss" in metrics:
         v = metrics["train_loss"]
         np.fmin(best, np.where(alive & np.isfinite(v), v, np.inf), out=best)
-
-
-WIDE = 64  # parameters per member from which row-wise reductions go through BLAS
-NARROW = 8  # ... and up to which they go column by column (NumPy reduces a short last axis slowly)
 
 
 def _finite_rows(a: np.ndarray) -> np.ndarray:
@@ -387,14 +273,6 @@ def row_norms(g: np.ndarray) -> np.ndarray:
         scale = np.abs(rows).max(axis=1, keepdims=True)
         norms[big] = scale[:, 0] * np.sqrt(np.einsum("rp,rp->r", rows / scale, rows / scale))
     return norms
-
-
-def _current_lr(groups: list[_Group], t: int, n: int) -> np.ndarray:
-    """The learning rate each member uses at update t (after the schedule), shape (R,)."""
-    lr = np.empty(n)
-    for g in groups:
-        lr[g.index] = np.broadcast_to(g.lr_logged(t), (g.size, 1))[:, 0]
-    return lr
 
 
 class MemorySink:
