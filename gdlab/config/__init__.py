@@ -2,7 +2,8 @@
 
     yamlio.py    YAML with the line of every key; `--set key.path=value` overrides
     checker.py   checks that name the key path, the bad value, what is accepted and the YAML line
-    load.py      the config schema: Config, OptimizerSpec; load_config, validate
+    load.py      the config schema: Config; load_config, validate (the problem, the budget, predictions)
+    optimizers.py  optimizer entries (OptimizerSpec) and schedules, checked against the factories' signatures
     grid.py      sweep grids: `--grid key=values`, linspace/logspace, member names
 
 Names and defaults of optimizers, schedules, objectives, datasets and models are not written here: they are read

@@ -7,7 +7,7 @@ they are read from the factories' signatures through the registries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,10 @@ from ..errors import ConfigError
 from ..problems.spec import ProblemSpec
 from ..registry import signature_defaults
 from .checker import Checker, show, without_key
+from .optimizers import OptimizerSpec, optimizer_entries, plain, schedule_entry
 from .repeats import DEFAULT_TOL, check_seeds, check_tol, reseeded, written_repeats
 from .tuning import TuneSpec, check_tune, split_entry_spaces
-from .yamlio import KeyPath, apply_override, load_yaml, parse_assignment
+from .yamlio import apply_override, load_yaml, parse_assignment
 
 TOP_KEYS = ("name", "problem", "optimizer", "optimizers", "schedule", "steps", "epochs", "log_every",
             "eval_every", "seed", "seeds", "tol", "dtype", "sweep", "predict", "tune")
@@ -26,14 +27,6 @@ DATA_KEYS = ("dataset", "params", "model", "hidden", "activation", "bias", "init
              "sampling", "data_dir", "split", "validation")
 DTYPES = ("float64", "float32")
 DEFAULT_TOY_STEPS = 100
-
-
-@dataclass(frozen=True)
-class OptimizerSpec:
-    name: str
-    hparams: dict  # every hyperparameter of the optimizer, defaults filled in (a textbook variant's eps)
-    label: str
-    given: frozenset = frozenset()  # the hyperparameters the config wrote itself
 
 
 @dataclass(frozen=True)
@@ -90,8 +83,8 @@ def validate(data: dict, name: str = "config", source: str = "config", lines: di
     if "problem" not in data:
         raise c.fail(("problem",), "missing: every config needs a problem (an objective or a dataset)")
     problem = _problem(c, data["problem"])
-    optimizers = _optimizers(c, data)
-    schedule = _schedule(c, data.get("schedule"))
+    optimizers = optimizer_entries(c, data)
+    schedule = schedule_entry(c, data.get("schedule"))
     given = {k for k in ("steps", "epochs") if data.get(k) is not None}  # null means "not given"
     if given == {"steps", "epochs"}:
         raise c.fail(("epochs",), "give either steps or epochs, not both")
@@ -241,94 +234,6 @@ def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
                        data_dir=data_dir, split=split, validation=validation)
 
 
-def _optimizers(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
-    from ..optim import OPTIMIZERS, variant_defaults, variant_problem
-
-    if "optimizer" in data and "optimizers" in data:
-        raise c.fail(("optimizers",), "give either `optimizer:` (one) or `optimizers:` (a list), not both")
-    if "optimizers" in data:
-        raw_list = data["optimizers"]
-        if not isinstance(raw_list, list) or not raw_list:
-            raise c.fail(("optimizers",), f"expected a non-empty list of optimizers, got {show(raw_list)}")
-        entries = [(("optimizers", i), item) for i, item in enumerate(raw_list)]
-    elif "optimizer" in data:
-        entries = [(("optimizer",), data["optimizer"])]
-    else:
-        raise c.fail(("optimizer",), "missing: name an optimizer, e.g. optimizer: {name: sgd, lr: 0.1}")
-    specs = []
-    for path, raw in entries:
-        if isinstance(raw, str):
-            raw = {"name": raw}
-        if not isinstance(raw, dict) or "name" not in raw:
-            raise c.fail(path, f"expected a mapping with a name, e.g. {{name: adam, lr: 0.01}}, got {show(raw)}")
-        name = c.choice(raw["name"], path + ("name",), OPTIMIZERS.names())
-        factory = OPTIMIZERS.get(name)
-        if "variant" in raw and variant_problem(name, raw["variant"]):
-            raise c.fail(path + ("variant",), variant_problem(name, raw["variant"]))
-        c.mapping(raw, path, ("name", "label", *signature_defaults(factory)))
-        hp_raw = {k: v for k, v in raw.items() if k not in ("name", "label")}
-        hparams = c.params(hp_raw, factory, path, f"optimizer {name}")
-        hparams.update(variant_defaults(name, hparams.get("variant", "torch"), given=hp_raw))  # the book's eps
-        check_optimizer_hparams(c, name, hparams, path)
-        label = raw.get("label", name)
-        if not isinstance(label, str) or not label.strip():
-            raise c.fail(path + ("label",), f"expected a non-empty text, got {show(label)}")
-        specs.append(OptimizerSpec(name, hparams, label, frozenset(hp_raw)))
-    labels = [s.label for s in specs]
-    if len(set(labels)) < len(labels):
-        specs = _unique_labels(specs)
-    return tuple(specs)
-
-
-def check_optimizer_hparams(c: Checker, name: str, hparams: dict, path: KeyPath) -> None:
-    from ..optim import check_hparams
-
-    for key, problem in check_hparams(name, hparams):
-        raise c.fail(path + (key,), f"{problem}, got {show(hparams.get(key))}")
-
-
-def _unique_labels(specs: list[OptimizerSpec]) -> list[OptimizerSpec]:
-    """Members with the same label get their differing hyperparameters in the label (`momentum[lr=0.4]`)."""
-    out = []
-    for s in specs:
-        twins = [t for t in specs if t.label == s.label]
-        if len(twins) == 1:
-            out.append(s)
-            continue
-        differ = [k for k in s.hparams if len({repr(t.hparams[k]) for t in twins}) > 1]
-        label = f"{s.label}[{','.join(f'{k}={_fmt(s.hparams[k])}' for k in differ)}]" if differ else s.label
-        out.append(replace(s, label=label))
-    seen: dict[str, int] = {}
-    final = []
-    for s in out:  # still equal (identical members): number them
-        seen[s.label] = seen.get(s.label, 0) + 1
-        final.append(s if seen[s.label] == 1 else replace(s, label=f"{s.label}#{seen[s.label]}"))
-    return final
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, tuple):
-        return "(" + ",".join(_fmt(x) for x in v) + ")"
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def _schedule(c: Checker, raw: Any) -> tuple[str, dict]:
-    from ..optim.schedules import SCHEDULES, check_schedule
-
-    path = ("schedule",)
-    if raw is None:
-        return "constant", {}
-    if isinstance(raw, str):
-        raw = {"name": raw}
-    if not isinstance(raw, dict) or "name" not in raw:
-        raise c.fail(path, f"expected a mapping such as {{name: step, step_size: 10, gamma: 0.5}}, got {show(raw)}")
-    name = c.choice(raw["name"], path + ("name",), SCHEDULES.names())
-    params = c.params({k: v for k, v in raw.items() if k != "name"}, SCHEDULES.get(name), path, f"schedule {name}")
-    for key, problem in check_schedule(name, params):
-        raise c.fail(path + (key,), f"{problem}, got {show(params.get(key))}")
-    return name, params
-
-
 def _sweep(c: Checker, raw: Any) -> dict:
     if raw is None:
         return {}
@@ -368,20 +273,20 @@ def _with_resolved(cfg: Config) -> Config:
     """`cfg` with `resolved`: the plain mapping written to the run directory's config.yaml."""
     p = cfg.problem
     if p.kind == "objective":
-        problem = {"objective": p.name, "params": _plain(p.params), "init": list(p.init), "noise": p.noise}
+        problem = {"objective": p.name, "params": plain(p.params), "init": list(p.init), "noise": p.noise}
     else:
-        problem = {"dataset": p.name, "params": _plain(p.params), "model": p.model}
+        problem = {"dataset": p.name, "params": plain(p.params), "model": p.model}
         if p.model == "mlp":
             problem.update(hidden=list(p.hidden), activation=p.activation)
-        problem.update(bias=p.bias, init=_plain(p.init), loss=p.loss, batch_size=p.batch_size, sampling=p.sampling,
+        problem.update(bias=p.bias, init=plain(p.init), loss=p.loss, batch_size=p.batch_size, sampling=p.sampling,
                        data_dir=p.data_dir, validation=p.validation)
         if p.name == "mnist":
             problem["split"] = p.split
     resolved = {
         "name": cfg.name,
         "problem": problem,
-        "optimizers": [{"name": o.name, "label": o.label, **_plain(o.hparams)} for o in cfg.optimizers],
-        "schedule": {"name": cfg.schedule[0], **_plain(cfg.schedule[1])},
+        "optimizers": [{"name": o.name, "label": o.label, **plain(o.hparams)} for o in cfg.optimizers],
+        "schedule": {"name": cfg.schedule[0], **plain(cfg.schedule[1])},
         "steps": cfg.steps,
         "epochs": cfg.epochs,
         "log_every": cfg.log_every,
@@ -397,15 +302,6 @@ def _with_resolved(cfg: Config) -> Config:
     return Config(**{**cfg.__dict__, "resolved": resolved})
 
 
-def _plain(value: Any) -> Any:
-    """Tuples -> lists, recursively: what YAML and JSON write back cleanly."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def member_config(cfg: Config, optimizer: OptimizerSpec, seed: int | None = None) -> dict:
     """The resolved config of one member of a compare (its config.yaml); with `seed`, of that repetition alone."""
     resolved = dict(cfg.resolved)
@@ -413,5 +309,5 @@ def member_config(cfg: Config, optimizer: OptimizerSpec, seed: int | None = None
     if seed is not None:
         resolved.pop("seeds", None)
         resolved["seed"] = seed
-    resolved["optimizer"] = {"name": optimizer.name, "label": optimizer.label, **_plain(optimizer.hparams)}
+    resolved["optimizer"] = {"name": optimizer.name, "label": optimizer.label, **plain(optimizer.hparams)}
     return resolved

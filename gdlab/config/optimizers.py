@@ -1,0 +1,118 @@
+"""Optimizer entries (`optimizer:` or a list under `optimizers:`) and learning-rate schedules, checked against the
+factories' signatures: unknown keys get "did you mean", values the type of the default and the accepted range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..registry import signature_defaults
+from .checker import Checker, show
+from .yamlio import KeyPath
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    name: str
+    hparams: dict  # every hyperparameter of the optimizer, defaults filled in (a textbook variant's eps)
+    label: str
+    given: frozenset = frozenset()  # the hyperparameters the config wrote itself
+
+
+def optimizer_entries(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
+    from ..optim import OPTIMIZERS, variant_defaults, variant_problem
+
+    if "optimizer" in data and "optimizers" in data:
+        raise c.fail(("optimizers",), "give either `optimizer:` (one) or `optimizers:` (a list), not both")
+    if "optimizers" in data:
+        raw_list = data["optimizers"]
+        if not isinstance(raw_list, list) or not raw_list:
+            raise c.fail(("optimizers",), f"expected a non-empty list of optimizers, got {show(raw_list)}")
+        entries = [(("optimizers", i), item) for i, item in enumerate(raw_list)]
+    elif "optimizer" in data:
+        entries = [(("optimizer",), data["optimizer"])]
+    else:
+        raise c.fail(("optimizer",), "missing: name an optimizer, e.g. optimizer: {name: sgd, lr: 0.1}")
+    specs = []
+    for path, raw in entries:
+        if isinstance(raw, str):
+            raw = {"name": raw}
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise c.fail(path, f"expected a mapping with a name, e.g. {{name: adam, lr: 0.01}}, got {show(raw)}")
+        name = c.choice(raw["name"], path + ("name",), OPTIMIZERS.names())
+        factory = OPTIMIZERS.get(name)
+        if "variant" in raw and variant_problem(name, raw["variant"]):
+            raise c.fail(path + ("variant",), variant_problem(name, raw["variant"]))
+        c.mapping(raw, path, ("name", "label", *signature_defaults(factory)))
+        hp_raw = {k: v for k, v in raw.items() if k not in ("name", "label")}
+        hparams = c.params(hp_raw, factory, path, f"optimizer {name}")
+        hparams.update(variant_defaults(name, hparams.get("variant", "torch"), given=hp_raw))  # the book's eps
+        check_optimizer_hparams(c, name, hparams, path)
+        label = raw.get("label", name)
+        if not isinstance(label, str) or not label.strip():
+            raise c.fail(path + ("label",), f"expected a non-empty text, got {show(label)}")
+        specs.append(OptimizerSpec(name, hparams, label, frozenset(hp_raw)))
+    labels = [s.label for s in specs]
+    if len(set(labels)) < len(labels):
+        specs = _unique_labels(specs)
+    return tuple(specs)
+
+
+def check_optimizer_hparams(c: Checker, name: str, hparams: dict, path: KeyPath) -> None:
+    from ..optim import check_hparams
+
+    for key, problem in check_hparams(name, hparams):
+        raise c.fail(path + (key,), f"{problem}, got {show(hparams.get(key))}")
+
+
+def _unique_labels(specs: list[OptimizerSpec]) -> list[OptimizerSpec]:
+    """Members with the same label get their differing hyperparameters in the label (`momentum[lr=0.4]`)."""
+    out = []
+    for s in specs:
+        twins = [t for t in specs if t.label == s.label]
+        if len(twins) == 1:
+            out.append(s)
+            continue
+        differ = [k for k in s.hparams if len({repr(t.hparams[k]) for t in twins}) > 1]
+        label = f"{s.label}[{','.join(f'{k}={_fmt(s.hparams[k])}' for k in differ)}]" if differ else s.label
+        out.append(replace(s, label=label))
+    seen: dict[str, int] = {}
+    final = []
+    for s in out:  # still equal (identical members): number them
+        seen[s.label] = seen.get(s.label, 0) + 1
+        final.append(s if seen[s.label] == 1 else replace(s, label=f"{s.label}#{seen[s.label]}"))
+    return final
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "(" + ",".join(_fmt(x) for x in v) + ")"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def schedule_entry(c: Checker, raw: Any) -> tuple[str, dict]:
+    from ..optim.schedules import SCHEDULES, check_schedule
+
+    path = ("schedule",)
+    if raw is None:
+        return "constant", {}
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise c.fail(path, f"expected a mapping such as {{name: step, step_size: 10, gamma: 0.5}}, got {show(raw)}")
+    name = c.choice(raw["name"], path + ("name",), SCHEDULES.names())
+    params = c.params({k: v for k, v in raw.items() if k != "name"}, SCHEDULES.get(name), path, f"schedule {name}")
+    for key, problem in check_schedule(name, params):
+        raise c.fail(path + (key,), f"{problem}, got {show(params.get(key))}")
+    return name, params
+
+
+def plain(value: Any) -> Any:
+    """Tuples -> lists, recursively: what YAML and JSON write back cleanly."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
