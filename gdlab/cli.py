@@ -126,7 +126,7 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
 
         keep_freed_memory()
         _check_format(fmt)
-        cfg = load_config(config, overrides, select_optimizers=select, seed=seed, seeds=seeds)
+        cfg = load_config(config, overrides, select_optimizers=select, seed=seed, seeds=seeds, import_plugins=True)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
             outcome = run_config(cfg, out=out_dir, mode=mode, progress=bars.steps,
                                  download_progress=bars.download, on_warning=_warning, fmt=fmt,
@@ -155,6 +155,8 @@ def sweep(config: Path = ConfigArg,
         _check_format(fmt)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
             outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps, fmt=fmt)
+        for w in outcome.warnings:
+            _warning(w)
         if outcome.plot_error:
             err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
         if not quiet:

@@ -99,9 +99,14 @@ def run_config(
     member_figures: a compare also draws each member's own figures (by default the overlays and the grid only).
     fmt: png | svg | pdf.
     """
-    cfg = config if isinstance(config, Config) else load_config(config, overrides)
+    cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True)
     if seed is not None or seeds is not None:
         cfg = _reseeded(cfg, seed, seeds)
+    if cfg.sweep:  # never drop a grid silently
+        source = cfg.origin.source if cfg.origin else "CONFIG"
+        raise ConfigError(f"sweep: this config has a `sweep:` block ({', '.join(cfg.sweep)}); `gdlab {mode}` runs "
+                          f"one configuration and would leave the grid out.\n  run the grid with: gdlab sweep "
+                          f"{source}\n  or this configuration alone with: gdlab {mode} {source} --set sweep=null")
     if mode == "run" and len(cfg.optimizers) > 1:
         raise ConfigError(f"optimizers: `gdlab run` takes one optimizer and this config lists {len(cfg.optimizers)} "
                           f"({', '.join(o.label for o in cfg.optimizers)}); use `gdlab compare` to run them side by side")
@@ -110,10 +115,10 @@ def run_config(
     problem = build_problem(cfg.problem, seed=cfg.seed if len(seeds) == 1 else row_seeds, dtype=cfg.dtype,
                             predict=cfg.predict, download_progress=download_progress)  # before any directory
     # exists: missing data must leave nothing behind
-    members = [Member(o.label, o.name, o.hparams) for o, _ in _rows(cfg)]
+    members = [Member(o.label, o.name, o.hparams, o.schedule) for o, _ in _rows(cfg)]
     total = problem.total_steps(cfg.steps, cfg.epochs)
-    warnings = stability_warnings(cfg.problem, cfg.optimizers, steps=total, dtype=cfg.dtype,
-                                  constant_lr=cfg.schedule[0] == "constant")
+    constant = [o for o in cfg.optimizers if cfg.member_schedule(o)[0] == "constant"]  # the theory's assumption
+    warnings = stability_warnings(cfg.problem, constant, steps=total, dtype=cfg.dtype)
     for w in warnings if on_warning is not None else ():
         on_warning(w)  # before the loop: a run that will diverge says so first
     eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
@@ -180,7 +185,9 @@ def _draw(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1, mem
 
 def _reseeded(cfg: Config, seed: int | None, seeds: int | None) -> Config:
     """`cfg` with --seed / --seeds applied (see config.repeats.reseeded)."""
-    return validate(reseeded(cfg.resolved, seed, seeds), name=cfg.name, source="config")
+    o = cfg.origin
+    return validate(reseeded(cfg.resolved, seed, seeds), name=cfg.name, source=o.source if o else "config",
+                    base_dir=o.base_dir if o else None, import_plugins=o.import_plugins if o else False)
 
 
 def _rows(cfg: Config) -> list[tuple]:

@@ -29,13 +29,16 @@ class Checker:
             where = f"{self.source}, line {line}" if isinstance(line, int) else self.source
         return ConfigError(f"{where}: {format_path(path)}: {message}")
 
-    def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...]) -> dict:
+    def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...], owner: str = "") -> dict:
+        """value checked to be a mapping of allowed keys; owner ("optimizer adam") is named for an unknown key."""
         if not isinstance(value, dict):
             raise self.fail(path, f"expected a mapping of keys, got {show(value)}")
         for key in value:
             if key not in allowed:
                 key = key if isinstance(key, str) else str(key)  # `3:` is a key named 3, not a list index
-                raise self.fail(path + (key,), f"unknown key{did_you_mean(key, allowed)}\n  accepted: {', '.join(allowed)}")
+                of = f" of {owner}" if owner else ""
+                accepted = f"  accepted: {', '.join(allowed)}" if allowed else "  it takes no keys"
+                raise self.fail(path + (key,), f"unknown key{of}{did_you_mean(key, allowed)}\n{accepted}")
         return value
 
     def integer(self, value: Any, path: KeyPath, minimum: int | None = None) -> int:
@@ -86,8 +89,8 @@ class Checker:
         return value
 
     def params(self, given: Any, factory, path: KeyPath, what: str, fixed_length: bool = True) -> dict:
-        """`given` checked against the parameters of `factory`, defaults filled in."""
-        defaults = signature_defaults(factory)
+        """`given` checked against the parameters of `factory` (or a {name: default} mapping), defaults filled in."""
+        defaults = factory if isinstance(factory, dict) else signature_defaults(factory)
         given = {} if given is None else self.mapping(given, path, tuple(defaults))
         out = dict(defaults)
         for key, value in given.items():

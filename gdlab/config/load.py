@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..problems.spec import ProblemSpec
 from ..registry import signature_defaults
 from .checker import Checker, show, without_key
-from .optimizers import OptimizerSpec, optimizer_entries, plain, schedule_entry
+from .optimizers import OptimizerSpec, entry_mapping, optimizer_entries, plain, schedule_entry
 from .repeats import DEFAULT_TOL, check_seeds, check_tol, reseeded, written_repeats
 from .tuning import TuneSpec, check_tune, split_entry_spaces
 from .yamlio import apply_override, load_yaml, parse_assignment
@@ -27,6 +27,17 @@ DATA_KEYS = ("dataset", "params", "model", "hidden", "activation", "bias", "init
              "sampling", "data_dir", "split", "validation")
 DTYPES = ("float64", "float32")
 DEFAULT_TOY_STEPS = 100
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a config came from: what a sweep re-validates its variants against, and where plugins are found."""
+
+    source: str  # the file (or "config") named in messages
+    base_dir: str | None  # the config file's folder: plugin paths are relative to it
+    given: dict  # the mapping as written, `--set` and `--optimizers` applied, no defaults filled in
+    lines: dict  # key path -> YAML line (or "--set")
+    import_plugins: bool  # plugins were imported (run, compare, sweep) or only read (validate, plot)
 
 
 @dataclass(frozen=True)
@@ -48,37 +59,64 @@ class Config:
     tol: float = DEFAULT_TOL  # steps_to_tol: updates until f − f* <= tol (toys with a known minimum)
     tune: TuneSpec | None = None  # the `tune:` blocks (gdlab tune); None when the config has none
 
+    origin: Origin | None = None
+
     @property
     def all_seeds(self) -> tuple[int, ...]:
         return self.seeds or (self.seed,)
 
+    def member_schedule(self, optimizer: OptimizerSpec) -> tuple[str, dict]:
+        """The schedule an entry runs with: its own, else the config's."""
+        return optimizer.schedule if optimizer.schedule is not None else self.schedule
+
 
 def load_config(path: str | Path, overrides: list[str] = (), select_optimizers: list[str] | None = None, *,
-                seed: int | None = None, seeds: int | None = None) -> Config:
-    """Read, override (`--set`, `--seed`, `--seeds`) and validate a config file."""
+                seed: int | None = None, seeds: int | None = None, import_plugins: bool = False) -> Config:
+    """Read, override (`--set`, `--seed`, `--seeds`) and validate a config file.
+
+    select_optimizers (`--optimizers sgd,adam`) replaces the config's entries, each with its defaults; `--set` is
+    applied after it, and `--set optimizer.lr=0.1` on a list of entries sets every entry's lr.
+    import_plugins: import plugin files and call their factories (run, compare, sweep); otherwise a plugin is
+    checked from its source text alone (validate, plot).
+    """
     path = Path(path)
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level (keys such as problem:, optimizer:, steps:), "
                           f"got {type(data).__name__}")
+    if select_optimizers:
+        data = {k: v for k, v in data.items() if k not in ("optimizer", "optimizers")}
+        data["optimizers"] = [{"name": n} for n in select_optimizers]
+        lines = {k: v for k, v in lines.items() if k[:1] not in (("optimizer",), ("optimizers",))}
+        lines.update({("optimizers", i, "name"): "--optimizers" for i in range(len(select_optimizers))})
     for text in overrides:
         key, value = parse_assignment(text)
-        data = apply_override(data, key, value, text)
-        lines.update({k: "--set" for k in lines if k[:len(key)] == key})  # the file's lines no longer apply
-        lines[key] = "--set"
-    if select_optimizers:
-        data = dict(data)
-        data.pop("optimizer", None)
-        data["optimizers"] = [{"name": n} for n in select_optimizers]
-        lines.update({("optimizers", i, "name"): "--optimizers" for i in range(len(select_optimizers))})
+        for target in _override_targets(data, key, text):
+            data = apply_override(data, target, value, text)
+            lines.update({k: "--set" for k in lines if k[:len(target)] == target})  # the file's lines no longer apply
+            lines[target] = "--set"
     data = reseeded(data, seed, seeds)
     lines.update({k: f"--{k}" for k, v in (("seed", seed), ("seeds", seeds)) if v is not None})
-    return validate(data, name=path.stem, source=str(path), lines=lines)
+    return validate(data, name=path.stem, source=str(path), lines=lines, base_dir=str(path.resolve().parent),
+                    import_plugins=import_plugins)
 
 
-def validate(data: dict, name: str = "config", source: str = "config", lines: dict | None = None) -> Config:
+def _override_targets(data: dict, key: tuple, text: str) -> list[tuple]:
+    """Where `--set key=value` lands: `optimizer.x` on a config with a list of entries sets every entry's x."""
+    if key[0] != "optimizer" or "optimizer" in data or not isinstance(data.get("optimizers"), list):
+        return [key]
+    if len(key) < 2 or key[1] in ("name", "label"):
+        raise ConfigError(f"--set {text}: this config lists several optimizers (optimizers:); set one entry's "
+                          f"{key[1] if len(key) > 1 else 'settings'} with --set optimizers[i].{key[1] if len(key) > 1 else 'lr'}=...")
+    return [("optimizers", i) + key[1:] for i in range(len(data["optimizers"]))]
+
+
+def validate(data: dict, name: str = "config", source: str = "config", lines: dict | None = None, *,
+             base_dir: str | None = None, import_plugins: bool = False) -> Config:
+    """A mapping checked and turned into a Config; base_dir: where relative plugin paths start."""
     c = Checker(source, lines or {})
     c.mapping(data, (), TOP_KEYS)
+    origin = Origin(source, base_dir, data, dict(lines or {}), import_plugins)
     data, entry_spaces = split_entry_spaces(data)
     if "problem" not in data:
         raise c.fail(("problem",), "missing: every config needs a problem (an objective or a dataset)")
@@ -112,7 +150,7 @@ def validate(data: dict, name: str = "config", source: str = "config", lines: di
     tune = check_tune(c, data.get("tune"), entry_spaces, optimizers, problem, seed, tol,
                       "optimizers" if "optimizers" in data else "optimizer")
     cfg = Config(run_name.strip(), problem, optimizers, schedule, steps, epochs, log_every, eval_every,
-                 seed, dtype, sweep, predict, seeds=seeds, tol=tol, tune=tune)
+                 seed, dtype, sweep, predict, seeds=seeds, tol=tol, tune=tune, origin=origin)
     return _with_resolved(cfg)
 
 
@@ -285,7 +323,7 @@ def _with_resolved(cfg: Config) -> Config:
     resolved = {
         "name": cfg.name,
         "problem": problem,
-        "optimizers": [{"name": o.name, "label": o.label, **plain(o.hparams)} for o in cfg.optimizers],
+        "optimizers": [entry_mapping(o) for o in cfg.optimizers],
         "schedule": {"name": cfg.schedule[0], **plain(cfg.schedule[1])},
         "steps": cfg.steps,
         "epochs": cfg.epochs,
@@ -306,8 +344,11 @@ def member_config(cfg: Config, optimizer: OptimizerSpec, seed: int | None = None
     """The resolved config of one member of a compare (its config.yaml); with `seed`, of that repetition alone."""
     resolved = dict(cfg.resolved)
     resolved.pop("optimizers")
+    resolved.pop("sweep", None)
     if seed is not None:
         resolved.pop("seeds", None)
         resolved["seed"] = seed
     resolved["optimizer"] = {"name": optimizer.name, "label": optimizer.label, **plain(optimizer.hparams)}
+    name, params = cfg.member_schedule(optimizer)
+    resolved["schedule"] = {"name": name, **plain(params)}
     return resolved

@@ -11,12 +11,16 @@ from .checker import Checker, show
 from .yamlio import KeyPath
 
 
+ENTRY_KEYS = ("name", "label", "schedule")  # the keys of an optimizer entry that are not hyperparameters
+
+
 @dataclass(frozen=True)
 class OptimizerSpec:
     name: str
     hparams: dict  # every hyperparameter of the optimizer, defaults filled in (a textbook variant's eps)
     label: str
     given: frozenset = frozenset()  # the hyperparameters the config wrote itself
+    schedule: tuple | None = None  # (name, params): the entry's own schedule; None: the config's `schedule:`
 
 
 def optimizer_entries(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
@@ -43,15 +47,16 @@ def optimizer_entries(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
         factory = OPTIMIZERS.get(name)
         if "variant" in raw and variant_problem(name, raw["variant"]):
             raise c.fail(path + ("variant",), variant_problem(name, raw["variant"]))
-        c.mapping(raw, path, ("name", "label", *signature_defaults(factory)))
-        hp_raw = {k: v for k, v in raw.items() if k not in ("name", "label")}
+        c.mapping(raw, path, (*ENTRY_KEYS, *signature_defaults(factory)), owner=f"optimizer {name}")
+        hp_raw = {k: v for k, v in raw.items() if k not in ENTRY_KEYS}
         hparams = c.params(hp_raw, factory, path, f"optimizer {name}")
         hparams.update(variant_defaults(name, hparams.get("variant", "torch"), given=hp_raw))  # the book's eps
         check_optimizer_hparams(c, name, hparams, path)
         label = raw.get("label", name)
         if not isinstance(label, str) or not label.strip():
             raise c.fail(path + ("label",), f"expected a non-empty text, got {show(label)}")
-        specs.append(OptimizerSpec(name, hparams, label, frozenset(hp_raw)))
+        schedule = schedule_entry(c, raw["schedule"], path + ("schedule",)) if "schedule" in raw else None
+        specs.append(OptimizerSpec(name, hparams, label, frozenset(hp_raw), schedule))
     labels = [s.label for s in specs]
     if len(set(labels)) < len(labels):
         specs = _unique_labels(specs)
@@ -74,7 +79,10 @@ def _unique_labels(specs: list[OptimizerSpec]) -> list[OptimizerSpec]:
             out.append(s)
             continue
         differ = [k for k in s.hparams if len({repr(t.hparams[k]) for t in twins}) > 1]
-        label = f"{s.label}[{','.join(f'{k}={_fmt(s.hparams[k])}' for k in differ)}]" if differ else s.label
+        cells = [f"{k}={_fmt(s.hparams[k])}" for k in differ]
+        if len({repr(t.schedule) for t in twins}) > 1:  # the same optimizer with and without a decaying lr
+            cells.append(f"schedule={s.schedule[0] if s.schedule else 'default'}")
+        label = f"{s.label}[{','.join(cells)}]" if cells else s.label
         out.append(replace(s, label=label))
     seen: dict[str, int] = {}
     final = []
@@ -90,10 +98,10 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def schedule_entry(c: Checker, raw: Any) -> tuple[str, dict]:
+def schedule_entry(c: Checker, raw: Any, path: KeyPath = ("schedule",)) -> tuple[str, dict]:
+    """The config's `schedule:` (the default of every entry) or an entry's own `schedule:`."""
     from ..optim.schedules import SCHEDULES, check_schedule
 
-    path = ("schedule",)
     if raw is None:
         return "constant", {}
     if isinstance(raw, str):
@@ -116,3 +124,21 @@ def plain(value: Any) -> Any:
     return value
 
 
+
+
+def entry_mapping(o: OptimizerSpec) -> dict:
+    """An entry as a plain mapping (config.yaml): name, label, hyperparameters and its own schedule if any."""
+    out = {"name": o.name, "label": o.label, **plain(o.hparams)}
+    if o.schedule is not None:
+        out["schedule"] = {"name": o.schedule[0], **plain(o.schedule[1])}
+    return out
+
+
+def optimizer_parameters(name: Any, origin=None) -> dict | None:
+    """{hyperparameter: default} of the optimizer `name`, or None when there is no such optimizer (validation
+    then says so, with "did you mean")."""
+    from ..optim import OPTIMIZERS
+
+    if isinstance(name, str) and name in OPTIMIZERS:
+        return signature_defaults(OPTIMIZERS.get(name))
+    return None

@@ -22,8 +22,9 @@ NARROW = 8  # ... and up to which they go column by column (NumPy reduces a shor
 @dataclass(frozen=True)
 class Member:
     label: str
-    optimizer: str
+    optimizer: Any  # a registered name, or a plugin reference (gdlab.plugins.PluginRef)
     hparams: dict  # every hyperparameter, defaults filled in (floats, tuples of floats, bools)
+    schedule: tuple | None = None  # (name, params) of the member's own schedule; None: the stack's
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,13 @@ class GroupSpec:
     A hyperparameter is one value for the whole group (a float, a bool, a text, a tuple such as betas) or an
     array of shape (G,) with one value per member (a sweep). Booleans and texts (variant) change the algorithm
     and must be shared.
+    schedule: (name, params) with each parameter shared or (G,) per member; None: the stack's schedule.
     """
 
-    optimizer: str
+    optimizer: Any  # a registered name, or a plugin reference (gdlab.plugins.PluginRef)
     index: np.ndarray  # (G,) member indices
     hparams: dict
+    schedule: tuple | None = None
 
 
 @dataclass
@@ -54,9 +57,10 @@ class Group:
 
 def group_key(member: Member) -> tuple:
     """Members with equal keys can share an update call: same optimizer, same structural options (booleans such
-    as nesterov, texts such as variant)."""
+    as nesterov, texts such as variant), same schedule."""
     flags = tuple(sorted((k, v) for k, v in member.hparams.items() if isinstance(v, (bool, str))))
-    return (member.optimizer, flags)
+    schedule = None if member.schedule is None else (member.schedule[0], repr(sorted(member.schedule[1].items())))
+    return (member.optimizer, flags, schedule)
 
 
 def groups_of(members: list[Member]) -> list[GroupSpec]:
@@ -68,7 +72,7 @@ def groups_of(members: list[Member]) -> list[GroupSpec]:
     for indices in keys.values():
         ms = [members[i] for i in indices]
         hp = {k: _per_member([m.hparams[k] for m in ms]) for k in ms[0].hparams}
-        specs.append(GroupSpec(ms[0].optimizer, np.asarray(indices), hp))
+        specs.append(GroupSpec(ms[0].optimizer, np.asarray(indices), hp, ms[0].schedule))
     return specs
 
 
@@ -102,6 +106,7 @@ def as_index(idx: np.ndarray) -> Any:
 
 
 def build_groups(specs: list[GroupSpec], params: np.ndarray, schedule: Callable, total: int) -> list[Group]:
+    """Each GroupSpec made ready to step; `schedule` serves the groups without one of their own."""
     groups = []
     for spec in specs:
         size = len(spec.index)
@@ -110,12 +115,14 @@ def build_groups(specs: list[GroupSpec], params: np.ndarray, schedule: Callable,
         hp = {k: _column(v, size, params.dtype, width) for k, v in spec.hparams.items()}
         base_lr = hp.pop("lr")
         base_lr64 = _column(spec.hparams["lr"], size, np.float64)
+        factor = schedule if spec.schedule is None else _group_schedule(spec.schedule, size)
 
-        def lr_at(t: int, base_lr=base_lr) -> np.ndarray:
-            return base_lr * schedule(t - 1, total)
+        def lr_at(t: int, base_lr=base_lr, factor=factor, dtype=params.dtype) -> np.ndarray:
+            f = factor(t - 1, total)  # a float, or (G, 1) float64 when the schedule's parameters vary per member
+            return base_lr * (f.astype(dtype) if isinstance(f, np.ndarray) else f)
 
-        def lr_logged(t: int, base_lr=base_lr64) -> np.ndarray:
-            return base_lr * schedule(t - 1, total)
+        def lr_logged(t: int, base_lr=base_lr64, factor=factor) -> np.ndarray:
+            return base_lr * factor(t - 1, total)
 
         opt = OPTIMIZERS.get(spec.optimizer)(lr=lr_at, **hp)
         groups.append(Group(index, size, lr_at, lr_logged, opt.update, opt.init(params[index])))
@@ -124,6 +131,13 @@ def build_groups(specs: list[GroupSpec], params: np.ndarray, schedule: Callable,
 
 def make_schedule(name: str, params: dict) -> Callable[[int, int], Any]:
     return SCHEDULES.get(name)(**params)
+
+
+def _group_schedule(schedule: tuple, size: int) -> Callable[[int, int], Any]:
+    """A group's own schedule; per-member parameters ((G,) arrays) become (G, 1) float64 columns."""
+    name, params = schedule
+    return make_schedule(name, {k: np.asarray(v, dtype=np.float64).reshape(size, 1) if isinstance(v, np.ndarray)
+                                else v for k, v in params.items()})
 
 
 def current_lr(groups: list[Group], t: int, n: int) -> np.ndarray:

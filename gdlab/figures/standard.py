@@ -145,6 +145,8 @@ def draw_sweep_figures(o, idx: np.ndarray, history, *, fmt: str = "png") -> list
 
     The members' fates are those of the table (gdlab.outputs.verdicts): diverged = non-finite (o.status), not
     settled = o.unsettled; the stability theory's edges come from o.theory (quadratics, see problems.stability).
+    idx (n_axes, R): each member's value index on each axis, -1 where the axis does not apply (an axis of one entry
+    of a compare sweep). In a compare sweep each entry gets its own line, and the heat map is drawn for one entry.
     """
     from . import curves, heatmap, sweeps
 
@@ -153,25 +155,30 @@ def draw_sweep_figures(o, idx: np.ndarray, history, *, fmt: str = "png") -> list
     unsettled = np.asarray(o.unsettled, dtype=bool)
     theory = getattr(o, "theory", None)
     title = run_name(o.run_dir)
+    entries = np.array(list(getattr(o, "entries", ()) or ()), dtype=str)
+    entry = getattr(o, "entry", None)
     written = []
     numeric = [j for j, a in enumerate(o.axes) if a.numeric]
     for j in numeric:
         a = o.axes[j]
-        values = np.asarray(a.values, dtype=float)[idx[j]]
-        written.append(sweeps.sweep_curve(values, o.final_loss, diverged, a.short,
-                                          out / f"final_loss_{_file_key(a.short)}.{fmt}", title=title,
-                                          unsettled=unsettled, theory=_edges_along(theory, a, o.axes)))
-    if len(numeric) >= 2:
+        on = idx[j] >= 0
+        values = np.asarray(a.values, dtype=float)[idx[j][on]]
+        others = entries[entry[on]] if entries.size and len(np.unique(entry[on])) > 1 else None
+        written.append(sweeps.sweep_curve(values, o.final_loss[on], diverged[on], a.short,
+                                          out / f"final_loss_{_file_key(a.short)}.{fmt}", title=title, others=others,
+                                          unsettled=unsettled[on], theory=_edges_along(theory, a, o.axes)))
+    on = (idx[numeric[0]] >= 0) & (idx[numeric[1]] >= 0) if len(numeric) >= 2 else None
+    if on is not None and (not entries.size or len(np.unique(entry[on])) == 1):  # one optimizer: a map of it
         jx, jy = numeric[:2]
         xs, ys = np.asarray(o.axes[jx].values, float), np.asarray(o.axes[jy].values, float)
-        cells = (idx[jy], idx[jx])
+        cells = (idx[jy][on], idx[jx][on])
         grid = np.full((len(ys), len(xs)), np.inf)
-        finite = np.where(np.isfinite(o.final_loss) & ~diverged, o.final_loss, np.inf)
+        finite = np.where(np.isfinite(o.final_loss) & ~diverged, o.final_loss, np.inf)[on]
         np.minimum.at(grid, cells, finite)
         all_diverged = np.ones_like(grid, dtype=bool)
-        np.logical_and.at(all_diverged, cells, diverged)
+        np.logical_and.at(all_diverged, cells, diverged[on])
         none_settled = np.ones_like(grid, dtype=bool)  # every member of the cell diverged or did not settle
-        np.logical_and.at(none_settled, cells, diverged | unsettled)
+        np.logical_and.at(none_settled, cells, (diverged | unsettled)[on])
         sx, sy = np.argsort(xs), np.argsort(ys)
         pick = np.ix_(sy, sx)
         grid = np.where(np.isfinite(grid), grid, np.nan)[pick]
