@@ -69,12 +69,30 @@ def _finish(outcome, what: str) -> None:
     """The run directory as the last line of stdout, then the exit code: 1 when its figures could not be
     written, 130 / 143 when it was interrupted."""
     out.print(str(outcome.run_dir), markup=False)
+    failures = _failures(outcome)
+    for reason, who in failures.items():
+        err.print(f"[bold red]error:[/] {escape(who)} failed: {escape(reason)}")
+    if failures:  # user code crashed during the run: what ran is kept, the command did not succeed
+        err.print("[bold red]error:[/] what ran before the failure, and the other members, are in the directory")
+        raise typer.Exit(1)
     if outcome.output_error:
         err.print(f"[bold red]error:[/] {escape(outcome.output_error)}")
         raise typer.Exit(1)
     if outcome.interrupted:
         err.print(f"[yellow]interrupted:[/] {what}")
         raise typer.Exit(signals.exit_code())
+
+
+def _failures(outcome) -> dict[str, str]:
+    """Why members failed, each reason once -> which members ("3 members", or the member's label)."""
+    if hasattr(outcome, "members"):
+        named = [(m.error, m.label) for m in outcome.members if m.error]
+    else:
+        named = [(why, outcome.labels[i]) for i, why in sorted(outcome.failures.items())]
+    reasons: dict[str, list[str]] = {}
+    for why, label in named:
+        reasons.setdefault(why, []).append(label)
+    return {why: labels[0] if len(labels) == 1 else f"{len(labels)} members" for why, labels in reasons.items()}
 
 
 @app.command()
@@ -282,7 +300,9 @@ def _plot_extras(run_dirs: list[Path], output: Path | None, animate: bool, expor
 
 
 @app.command("list")
-def list_(what: Optional[str] = typer.Argument(None, help=" | ".join(LIST_KINDS), show_default=False)) -> None:
+def list_(what: Optional[str] = typer.Argument(None, help=" | ".join(LIST_KINDS), show_default=False),
+          config: Optional[Path] = typer.Option(None, "--config", help="Also list the plugins this config names "
+                                                "(read from their source, not imported).")) -> None:
     """List objectives, datasets, models, losses, optimizers or schedules with their defaults."""
     with error_boundary():
         from .outputs import report
@@ -291,18 +311,33 @@ def list_(what: Optional[str] = typer.Argument(None, help=" | ".join(LIST_KINDS)
             from .registry import did_you_mean
 
             raise ConfigError(f"unknown list {what!r}{did_you_mean(what, LIST_KINDS)}\n  accepted: {', '.join(LIST_KINDS)}")
+        plugins = []
+        if config is not None:
+            from .config import load_config
+
+            plugins = report.plugin_entries(load_config(config))
         for kind in [what] if what else LIST_KINDS:
-            out.print(report.catalogue(kind))
+            out.print(report.catalogue(kind, [(n, s, d) for k, n, s, d in plugins if k == kind]))
 
 
 @app.command()
-def validate(config: Path = ConfigArg, set_: List[str] = SetOpt) -> None:
+def validate(config: Path = ConfigArg, set_: List[str] = SetOpt,
+             import_plugins: bool = typer.Option(False, "--import-plugins", help="Import the config's plugins and "
+                                                 "run their first steps on a copy (default: read their source only).")
+             ) -> None:
     """Check a config without running it."""
     with error_boundary():
         from .config import load_config
         from .outputs import report
 
-        cfg = load_config(config, set_)
+        cfg = load_config(config, set_, import_plugins=import_plugins)
+        if import_plugins:
+            from .optim.plugins import probe
+
+            dim = len(cfg.problem.init) if cfg.problem.kind == "objective" else 3
+            for o in cfg.optimizers:
+                if o.plugin is not None:
+                    probe(o.plugin, o.hparams, dim, cfg.dtype, o.label)
         out.print(report.describe_config(cfg))
 
 

@@ -20,3 +20,11 @@ class DataError(GdlabError):
 class OutputError(GdlabError):
     """A file that cannot be written (disk full, no permission, read-only folder) or a run directory that cannot be
     read back (damaged, incomplete): exit code 1, one message naming the path and what is kept."""
+
+
+class PluginError(ConfigError):
+    """User code (an optimizer or objective plugin) raised, returned the wrong thing, or called sys.exit.
+
+    Found before a run (a probe step): exit code 2, nothing written. Found during a run: the engine marks the
+    members that use the plugin "failed" with this message and the others go on.
+    """

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +27,8 @@ from .outputs.rundir import (
     write_json,
     write_yaml,
 )
+from .optim.plugins import probe
+from .outputs.results import HistorySink, MemberResult, RunResult
 from .outputs.verdicts import not_settled
 from .problems.build import build_problem
 from .problems.stability import stability_warnings
@@ -38,43 +39,14 @@ SUMMARY_COLUMNS = ["member", "optimizer", "status", "steps_run", "final_loss", "
                    "wall_time_s", "seed"]
 
 
-@dataclass
-class MemberOutcome:
-    label: str
-    optimizer: str
-    status: str
-    steps_run: int
-    final_loss: float
-    best_loss: float
-    diverged_at: int | None
-    wall_time_s: float
-    run_dir: Path
-    metrics: dict = field(default_factory=dict)  # whole-data metrics at the end (datasets): val_loss, ...
-    predictions: list = field(default_factory=list)  # [(input row, output row)] for the config's `predict`
-    seed: int = 0
-    steps_to_tol: int | None = None  # updates until f − f* <= tol (toys with a known minimum); None: never
-    final_params: list | None = None  # the end point of problems of up to 10 parameters
-    unsettled: bool = False  # completed above its start loss (toys; outputs.verdicts)
-
-
-@dataclass
-class RunOutcome:
-    run_dir: Path
-    mode: str
-    members: list[MemberOutcome]
-    warnings: list[str]
-    interrupted: bool
-    plot_error: str | None = None  # the figures could not be drawn (a warning: the results are whole)
-    output_error: str | None = None  # the figures could not be written (disk full: exit 1, results kept)
-    seeds: tuple[int, ...] = (0,)  # the seeds every member ran with; members hold one outcome per (member, seed)
-    aggregate: dict | None = None  # with several seeds: per member, statistics over its seeds (outputs.aggregate)
-    labels: list[str] = field(default_factory=list)  # the members (one per optimizer entry), in order
+MemberOutcome = MemberResult  # the names this module has always used
+RunOutcome = RunResult
 
 
 def run_config(
     config: Config | str | Path,
     *,
-    out: str | Path = "runs",
+    out: str | Path | None = "runs",
     mode: str = "run",
     overrides: list[str] = (),
     seed: int | None = None,
@@ -98,6 +70,8 @@ def run_config(
     on_warning: called with each warning (such as a learning rate past the stability edge) before the loop starts.
     member_figures: a compare also draws each member's own figures (by default the overlays and the grid only).
     fmt: png | svg | pdf.
+    out=None (and no directory) writes nothing: each member's history, trajectory and summary stay in memory
+    (RunResult.records(), .history_records(), .dataframe()).
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True)
     if seed is not None or seeds is not None:
@@ -115,7 +89,10 @@ def run_config(
     problem = build_problem(cfg.problem, seed=cfg.seed if len(seeds) == 1 else row_seeds, dtype=cfg.dtype,
                             predict=cfg.predict, download_progress=download_progress)  # before any directory
     # exists: missing data must leave nothing behind
-    members = [Member(o.label, o.name, o.hparams, o.schedule) for o, _ in _rows(cfg)]
+    for o in cfg.optimizers:  # a plugin's first steps on a copy: its mistakes stop here, before any directory
+        if o.plugin is not None:
+            probe(o.plugin, o.hparams, problem.dim, cfg.dtype, o.label)
+    members = [Member(o.label, o.optimizer, o.hparams, o.schedule) for o, _ in _rows(cfg)]
     total = problem.total_steps(cfg.steps, cfg.epochs)
     constant = [o for o in cfg.optimizers if cfg.member_schedule(o)[0] == "constant"]  # the theory's assumption
     warnings = stability_warnings(cfg.problem, constant, steps=total, dtype=cfg.dtype)
@@ -124,6 +101,17 @@ def run_config(
     eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
     target = Target("suboptimality", cfg.tol) if getattr(problem, "optimum", None) is not None else None
     many = len(seeds) > 1
+    run = dict(steps=cfg.steps, epochs=cfg.epochs, schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype,
+               log_every=cfg.log_every, eval_every=eval_every,
+               path_every=path_every(total) if problem.dim <= 10 else 0, progress=progress, target=target)
+    if out is None and directory is None:
+        sink = HistorySink(problem.dim)
+        result = run_stack(problem, members, sink=sink, **run)
+        outcomes = _outcomes(cfg, result, [None] * len(members), warnings, _predictions(problem, cfg, result),
+                             target, _unsettled(problem, result), sink)
+        return RunResult(None, mode, outcomes, warnings, result.interrupted, seeds=seeds,
+                         aggregate=_aggregate(cfg, outcomes, target is not None) if many else None,
+                         labels=[o.label for o in cfg.optimizers])
     with signals.held():  # Ctrl-C or SIGTERM stops the loop only; the directory's files are written whole
         run_dir = create_run_dir(out, cfg.name) if directory is None else create_dir(Path(directory))
         member_dirs = _member_dirs(run_dir, cfg, mode)
@@ -134,16 +122,11 @@ def run_config(
         sink = CsvSink(member_dirs, problem.dim, tuple(getattr(problem, "step_columns", ())) + problem.metric_columns)
         try:
             with signals.allowed():
-                result = run_stack(problem, members, steps=cfg.steps, epochs=cfg.epochs,
-                                   schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, log_every=cfg.log_every,
-                                   eval_every=eval_every, path_every=path_every(total) if problem.dim <= 10 else 0,
-                                   sink=sink, progress=progress, target=target)
+                result = run_stack(problem, members, sink=sink, **run)
         finally:
             sink.close()
-        predictions = (problem.predict(result.final_params, np.asarray(cfg.predict)) if cfg.predict
-                       else np.zeros((len(members), 0, 0)))  # (R, n_inputs, K)
-        outcomes = _write_summaries(cfg, result, member_dirs, warnings, predictions, target,
-                                    _unsettled(problem, result))
+        outcomes = _outcomes(cfg, result, member_dirs, warnings, _predictions(problem, cfg, result), target,
+                             _unsettled(problem, result))
         if mode == "compare" or many:
             extra = (["steps_to_tol"] if target else []) + sorted(outcomes[0].metrics)
             write_csv_rows(run_dir / "summary.csv", SUMMARY_COLUMNS + extra,
@@ -232,8 +215,17 @@ def _unsettled(problem, result: StackResult) -> np.ndarray:
     return not_settled(result.status, start, result.final_loss)
 
 
-def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warnings: list[str],
-                     predictions: np.ndarray, target: Target | None, unsettled: np.ndarray) -> list[MemberOutcome]:
+def _predictions(problem, cfg: Config, result: StackResult) -> np.ndarray:
+    """(R, n_inputs, K) the trained models' outputs at the config's `predict` inputs."""
+    if not cfg.predict:
+        return np.zeros((len(result.status), 0, 0))
+    return problem.predict(result.final_params, np.asarray(cfg.predict))
+
+
+def _outcomes(cfg: Config, result: StackResult, dirs: list[Path | None], warnings: list[str], predictions: np.ndarray,
+              target: Target | None, unsettled: np.ndarray, sink: HistorySink | None = None) -> list[MemberResult]:
+    """Every row's summary (written as summary.json where it has a directory) and MemberResult; with the in-memory
+    sink, each row's history and trajectory too."""
     outcomes = []
     many = len(cfg.all_seeds) > 1
     for i, (d, (o, seed)) in enumerate(zip(dirs, _rows(cfg))):
@@ -253,6 +245,7 @@ def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warning
             "diverged_at": diverged,
             "settled": None if result.status[i] != "completed" else not bool(unsettled[i]),
             "blowup": ({k: float(v[i]) for k, v in result.blowup.items()} if diverged is not None else None),
+            **({"error": result.failures[i]} if i in result.failures else {}),
             **({"steps_to_tol": reached, "tol": cfg.tol} if target else {}),
             **metrics,
             **({"predictions": [{"input": x, "output": y} for x, y in predicted]} if predicted else {}),
@@ -264,11 +257,14 @@ def _write_summaries(cfg: Config, result: StackResult, dirs: list[Path], warning
             "python_version": platform.python_version(),
             "config": member_config(cfg, o, seed=seed if many else None),
         }
-        write_json(d / "summary.json", summary)
-        outcomes.append(MemberOutcome(o.label, o.name, result.status[i], int(result.steps_run[i]),
-                                      float(result.final_loss[i]), float(result.best_loss[i]), diverged,
-                                      result.wall_time_s, d, metrics, predicted, seed, reached,
-                                      summary["final_params"], bool(unsettled[i])))
+        if d is not None:
+            write_json(d / "summary.json", summary)
+        history, (steps, path) = (sink.history(i), sink.trajectory(i)) if sink is not None else ({}, (None, None))
+        outcomes.append(MemberResult(o.label, o.name, result.status[i], int(result.steps_run[i]),
+                                     float(result.final_loss[i]), float(result.best_loss[i]), diverged,
+                                     result.wall_time_s, d, metrics, predicted, result.failures.get(i), history,
+                                     path, steps, summary, seed, reached, summary["final_params"],
+                                     bool(unsettled[i])))
     return outcomes
 
 

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "gdlab"
 
 # A wing may import its own modules and the wings of lower rank, never a higher one.
 RANK = {
-    "errors": 0, "registry": 0, "allocator": 0, "version": 0, "signals": 0, "threads": 0,
+    "errors": 0, "registry": 0, "allocator": 0, "version": 0, "signals": 0, "threads": 0, "plugins": 0,
     "optim": 1, "problems": 1,
     "config": 2,
     "engine": 3,

@@ -122,7 +122,7 @@ def test_plugin_objective_from_user_module(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("spec, message", [
     ("no_such_module_xyz:f", "cannot import"),
-    ("math:no_such_function", "no callable"),
+    ("math:no_such_function", "defines no function"),
 ])
 def test_bad_plugins_are_config_errors(spec, message):
     with pytest.raises(ConfigError, match=message):

@@ -17,9 +17,12 @@ from .yamlio import KeyPath, format_path
 class Checker:
     """Builds messages that point at a key path and, where known, its line in the YAML file."""
 
-    def __init__(self, source: str, lines: dict[KeyPath, int]):
+    def __init__(self, source: str, lines: dict[KeyPath, int], base_dir: str | None = None,
+                 import_plugins: bool = False):
         self.source = source
         self.lines = lines
+        self.base_dir = base_dir  # where a plugin's relative path starts: the config's folder
+        self.import_plugins = import_plugins  # import plugins (run, compare, sweep), or only read their source
 
     def fail(self, path: KeyPath, message: str) -> ConfigError:
         line = next((self.lines[path[:i]] for i in range(len(path), 0, -1) if path[:i] in self.lines), None)
@@ -99,6 +102,27 @@ class Checker:
         if missing:
             raise self.fail(path, f"{what} needs {', '.join(missing)}")
         return out
+
+
+    def plugin(self, name: str, path: KeyPath):
+        """The PluginRef a plugin name makes, relative to the config's folder (a message at `path` if malformed)."""
+        from ..plugins import parse_ref
+
+        try:
+            return parse_ref(name, self.base_dir, format_path(path))
+        except ConfigError as exc:
+            raise self.fail(path, without_key(exc)) from None
+
+    def plugin_parameters(self, ref, path: KeyPath) -> dict:
+        """{parameter: default} of a plugin's factory: from its signature once imported, else from its source."""
+        from ..plugins import load_factory, read_signature
+
+        try:
+            if self.import_plugins:
+                return signature_defaults(load_factory(ref, format_path(path)))
+            return read_signature(ref, format_path(path)).defaults
+        except ConfigError as exc:
+            raise self.fail(path, without_key(exc)) from None
 
 
 def without_key(exc: ConfigError) -> str:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PluginError
+from ..plugins import is_plugin
 from ..problems.spec import ProblemSpec
 from ..registry import signature_defaults
 from .checker import Checker, show, without_key
@@ -114,7 +115,7 @@ def _override_targets(data: dict, key: tuple, text: str) -> list[tuple]:
 def validate(data: dict, name: str = "config", source: str = "config", lines: dict | None = None, *,
              base_dir: str | None = None, import_plugins: bool = False) -> Config:
     """A mapping checked and turned into a Config; base_dir: where relative plugin paths start."""
-    c = Checker(source, lines or {})
+    c = Checker(source, lines or {}, base_dir, import_plugins)
     c.mapping(data, (), TOP_KEYS)
     origin = Origin(source, base_dir, data, dict(lines or {}), import_plugins)
     data, entry_spaces = split_entry_spaces(data)
@@ -168,35 +169,49 @@ def _problem(c: Checker, raw: Any) -> ProblemSpec:
 
 
 def _toy_problem(c: Checker, raw: dict) -> ProblemSpec:
-    from ..problems.objectives import OBJECTIVES, load_plugin, make_objective
+    from ..problems.objectives import OBJECTIVES, make_objective, probe_objective
 
     p = ("problem",)
     c.mapping(raw, p, TOY_KEYS)
     name = raw["objective"]
     if not isinstance(name, str):
         raise c.fail(p + ("objective",), f"expected a name such as bowl2d, got {show(name)}")
-    try:
-        factory = load_plugin(name, "problem.objective") if ":" in name else None
-    except ConfigError as exc:
-        raise c.fail(p + ("objective",), without_key(exc)) from None
-    if factory is None:
+    plugin = c.plugin(name, p + ("objective",)) if is_plugin(name) else None
+    if plugin is None:
         c.choice(name, p + ("objective",), OBJECTIVES.names())
-        factory = OBJECTIVES.get(name)
-    params = c.params(raw.get("params"), factory, p + ("params",), f"objective {name}")
-    objective = make_objective(name, params)
-    init = raw.get("init", objective.default_init)
-    if isinstance(init, (int, float)) and not isinstance(init, bool):
-        init = [init]
-    if not isinstance(init, (list, tuple)) or not init:
-        raise c.fail(p + ("init",), f"expected the start point as a list of numbers, got {show(init)}")
-    init = tuple(c.number(v, p + ("init", i)) for i, v in enumerate(init))
-    if objective.dim is not None and len(init) != objective.dim:
+        parameters = OBJECTIVES.get(name)
+    else:
+        parameters = c.plugin_parameters(plugin, p + ("objective",))
+    params = c.params(raw.get("params"), parameters, p + ("params",), f"objective {name}")
+    objective = None
+    if plugin is None or c.import_plugins:
+        try:
+            objective = make_objective(plugin or name, params)
+        except PluginError as exc:  # the plugin's own words, whole
+            raise c.fail(p + ("objective",), str(exc)) from None
+        except ConfigError as exc:
+            raise c.fail(p + ("objective",), without_key(exc)) from None
+    init = raw.get("init", objective.default_init if objective else None)
+    if init is None:  # a plugin not imported (gdlab validate): its default start is unknown
+        init = ()
+    else:
+        if isinstance(init, (int, float)) and not isinstance(init, bool):
+            init = [init]
+        if not isinstance(init, (list, tuple)) or not init:
+            raise c.fail(p + ("init",), f"expected the start point as a list of numbers, got {show(init)}")
+        init = tuple(c.number(v, p + ("init", i)) for i, v in enumerate(init))
+    if objective is not None and objective.dim is not None and len(init) != objective.dim:
         raise c.fail(p + ("init",), f"{name} has {objective.dim} coordinates; the start point has {len(init)}: "
                                     f"{list(init)}")
+    if plugin is not None and objective is not None:
+        try:
+            probe_objective(objective, init, plugin.attr)
+        except PluginError as exc:
+            raise c.fail(p + ("objective",), str(exc)) from None
     noise = c.number(raw.get("noise", 0.0), p + ("noise",))
     if noise < 0:
         raise c.fail(p + ("noise",), f"must be >= 0 (the standard deviation of the gradient noise), got {noise:g}")
-    return ProblemSpec("objective", name, params, init, noise)
+    return ProblemSpec("objective", plugin.resolved if plugin else name, params, init, noise, plugin=plugin)
 
 
 def _data_problem(c: Checker, raw: dict) -> ProblemSpec:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..plugins import PluginRef, is_plugin
 from ..registry import signature_defaults
 from .checker import Checker, show
 from .yamlio import KeyPath
@@ -21,6 +22,12 @@ class OptimizerSpec:
     label: str
     given: frozenset = frozenset()  # the hyperparameters the config wrote itself
     schedule: tuple | None = None  # (name, params): the entry's own schedule; None: the config's `schedule:`
+    plugin: PluginRef | None = None  # a plugin's reference (name then holds its resolved spec, label its factory)
+
+    @property
+    def optimizer(self):
+        """What the engine takes: the plugin reference, or the registered name."""
+        return self.plugin if self.plugin is not None else self.name
 
 
 def optimizer_entries(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
@@ -43,31 +50,50 @@ def optimizer_entries(c: Checker, data: dict) -> tuple[OptimizerSpec, ...]:
             raw = {"name": raw}
         if not isinstance(raw, dict) or "name" not in raw:
             raise c.fail(path, f"expected a mapping with a name, e.g. {{name: adam, lr: 0.01}}, got {show(raw)}")
-        name = c.choice(raw["name"], path + ("name",), OPTIMIZERS.names())
-        factory = OPTIMIZERS.get(name)
-        if "variant" in raw and variant_problem(name, raw["variant"]):
-            raise c.fail(path + ("variant",), variant_problem(name, raw["variant"]))
-        c.mapping(raw, path, (*ENTRY_KEYS, *signature_defaults(factory)), owner=f"optimizer {name}")
+        plugin = c.plugin(raw["name"], path + ("name",)) if is_plugin(raw["name"]) else None
+        if plugin is None:
+            name = c.choice(raw["name"], path + ("name",), OPTIMIZERS.names())
+            defaults = signature_defaults(OPTIMIZERS.get(name))
+            if "variant" in raw and variant_problem(name, raw["variant"]):
+                raise c.fail(path + ("variant",), variant_problem(name, raw["variant"]))
+        else:
+            name, defaults = plugin.resolved, plugin_parameters(c, plugin, path)
+        short = plugin.attr if plugin else name
+        c.mapping(raw, path, (*ENTRY_KEYS, *defaults), owner=f"optimizer {short}")
         hp_raw = {k: v for k, v in raw.items() if k not in ENTRY_KEYS}
-        hparams = c.params(hp_raw, factory, path, f"optimizer {name}")
-        hparams.update(variant_defaults(name, hparams.get("variant", "torch"), given=hp_raw))  # the book's eps
-        check_optimizer_hparams(c, name, hparams, path)
-        label = raw.get("label", name)
+        hparams = c.params(hp_raw, defaults, path, f"optimizer {short}")
+        if plugin is None:
+            hparams.update(variant_defaults(name, hparams.get("variant", "torch"), given=hp_raw))  # the book's eps
+        check_optimizer_hparams(c, name, hparams, path, plugin=plugin is not None)
+        label = raw.get("label", short)
         if not isinstance(label, str) or not label.strip():
             raise c.fail(path + ("label",), f"expected a non-empty text, got {show(label)}")
         schedule = schedule_entry(c, raw["schedule"], path + ("schedule",)) if "schedule" in raw else None
-        specs.append(OptimizerSpec(name, hparams, label, frozenset(hp_raw), schedule))
+        specs.append(OptimizerSpec(name, hparams, label, frozenset(hp_raw), schedule, plugin))
     labels = [s.label for s in specs]
     if len(set(labels)) < len(labels):
         specs = _unique_labels(specs)
     return tuple(specs)
 
 
-def check_optimizer_hparams(c: Checker, name: str, hparams: dict, path: KeyPath) -> None:
-    from ..optim import check_hparams
+def check_optimizer_hparams(c: Checker, name: str, hparams: dict, path: KeyPath, plugin: bool = False) -> None:
+    from ..optim import check_hparams, check_ranges
 
-    for key, problem in check_hparams(name, hparams):
+    for key, problem in (check_ranges(hparams) if plugin else check_hparams(name, hparams)):
         raise c.fail(path + (key,), f"{problem}, got {show(hparams.get(key))}")
+
+
+def plugin_parameters(c: Checker, plugin: PluginRef, path: KeyPath) -> dict:
+    """A plugin factory's hyperparameters and defaults (its signature), checked to be usable as an optimizer's."""
+    defaults = c.plugin_parameters(plugin, path + ("name",))
+    clash = [k for k in defaults if k in ENTRY_KEYS]
+    if clash:
+        raise c.fail(path + ("name",), f"plugin {plugin.attr} has a parameter named {clash[0]!r}, which an "
+                                       f"optimizer entry keeps for itself ({', '.join(ENTRY_KEYS)}); rename it")
+    if "lr" not in defaults:
+        raise c.fail(path + ("name",), f"plugin {plugin.attr} takes no `lr`; every optimizer gets its learning "
+                                       f"rate (after the schedule) as lr=, so the factory needs an lr parameter")
+    return defaults
 
 
 def _unique_labels(specs: list[OptimizerSpec]) -> list[OptimizerSpec]:
@@ -138,7 +164,13 @@ def optimizer_parameters(name: Any, origin=None) -> dict | None:
     """{hyperparameter: default} of the optimizer `name`, or None when there is no such optimizer (validation
     then says so, with "did you mean")."""
     from ..optim import OPTIMIZERS
+    from ..plugins import load_factory, parse_ref, read_signature
 
     if isinstance(name, str) and name in OPTIMIZERS:
         return signature_defaults(OPTIMIZERS.get(name))
-    return None
+    if not is_plugin(name):
+        return None
+    ref = parse_ref(name, origin.base_dir if origin else None, "optimizer.name")
+    if origin is not None and origin.import_plugins:
+        return signature_defaults(load_factory(ref, "optimizer.name"))
+    return read_signature(ref, "optimizer.name").defaults

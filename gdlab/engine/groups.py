@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..optim import OPTIMIZERS
+from ..errors import PluginError
+from ..optim.plugins import optimizer_factory
 from ..optim.schedules import SCHEDULES
 
 WIDE = 64  # parameters per member from which row-wise reductions go through BLAS
@@ -53,12 +54,18 @@ class Group:
     lr_logged: Callable[[int], Any]  # the same in float64, for the metrics (0.05, not 0.05000000074505806)
     update: Callable
     state: Any
+    failure: str | None = None  # why a plugin's group stopped (its members are "failed"); None while it runs
+
+    def fail(self, reason: str) -> None:
+        """From now on the group's members hold their parameters (they are frozen and unread)."""
+        self.failure = reason
+        self.update = _hold
 
 
 def group_key(member: Member) -> tuple:
     """Members with equal keys can share an update call: same optimizer, same structural options (booleans such
     as nesterov, texts such as variant), same schedule."""
-    flags = tuple(sorted((k, v) for k, v in member.hparams.items() if isinstance(v, (bool, str))))
+    flags = tuple(sorted((k, v) for k, v in member.hparams.items() if isinstance(v, (bool, str, int))))
     schedule = None if member.schedule is None else (member.schedule[0], repr(sorted(member.schedule[1].items())))
     return (member.optimizer, flags, schedule)
 
@@ -77,7 +84,7 @@ def groups_of(members: list[Member]) -> list[GroupSpec]:
 
 
 def _per_member(values: list) -> Any:
-    if isinstance(values[0], (bool, str)) or values[0] is None:
+    if isinstance(values[0], (bool, str, int)) or values[0] is None:  # shared by the group (see group_key)
         return values[0]
     if isinstance(values[0], tuple):
         return tuple(_per_member([v[i] for v in values]) for i in range(len(values[0])))
@@ -92,7 +99,7 @@ def _column(value: Any, size: int, dtype, width: int = 1) -> Any:
     """
     if isinstance(value, tuple):
         return tuple(_column(v, size, dtype, width) for v in value)
-    if isinstance(value, (bool, str)) or value is None:
+    if isinstance(value, (bool, str, int)) or value is None:  # an integer setting (a plugin's) stays a number
         return value
     # the same block whether the value is shared or per member: a member's arithmetic does not depend on it
     return np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1, 1), (size, width)).copy()
@@ -124,9 +131,19 @@ def build_groups(specs: list[GroupSpec], params: np.ndarray, schedule: Callable,
         def lr_logged(t: int, base_lr=base_lr64, factor=factor) -> np.ndarray:
             return base_lr * factor(t - 1, total)
 
-        opt = OPTIMIZERS.get(spec.optimizer)(lr=lr_at, **hp)
-        groups.append(Group(index, size, lr_at, lr_logged, opt.update, opt.init(params[index])))
+        group = Group(index, size, lr_at, lr_logged, _hold, None)
+        try:
+            opt = optimizer_factory(spec.optimizer)(lr=lr_at, **hp)
+            group.update, group.state = opt.update, opt.init(params[index])
+        except PluginError as exc:  # a plugin failing on the real stack after its probe passed
+            group.fail(str(exc))
+        groups.append(group)
     return groups
+
+
+def _hold(grads, state, params, t):
+    """The update of a failed group: its members keep their parameters."""
+    return params, state
 
 
 def make_schedule(name: str, params: dict) -> Callable[[int, int], Any]:

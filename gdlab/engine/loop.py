@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from .. import signals
+from ..errors import PluginError
 from ..problems.targets import GoalTracker, Target
 from .groups import NARROW, WIDE, Group, GroupSpec, Member, build_groups, current_lr, groups_of, make_schedule
 
@@ -65,6 +66,7 @@ class StackResult:
     extra: dict[str, Any] = field(default_factory=dict)
     reached_at: np.ndarray | None = None  # (R,) updates after which the target first held, -1 when never
     reached_time_s: np.ndarray | None = None  # (R,) seconds into the loop when it did, nan when never
+    failures: dict[int, str] = field(default_factory=dict)  # member -> why it failed (a plugin raised): "failed"
 
 
 def run_stack(
@@ -91,6 +93,7 @@ def run_stack(
 
     A member whose loss or parameters turn non-finite is frozen: its parameters at that moment are set aside and
     its row of the stack computes on, unread (masking every array at every step would cost more than the row).
+    A plugin that raises (a PluginError) freezes the members that use it, status "failed"; the others go on.
     """
     schedule = schedule or make_schedule("constant", {})
     total = problem.total_steps(steps, epochs)
@@ -100,6 +103,14 @@ def run_stack(
     groups = build_groups(specs, params, schedule, total)
     fates = _Fates.start(params)
     alive = fates.alive
+    for g in groups:
+        if g.failure:
+            fates.fail(_rows(g, n), g.failure, 0, params)
+
+    def fail(g, exc: PluginError, step: int) -> None:
+        g.fail(str(exc))
+        fates.fail(_rows(g, n) & alive, g.failure, step, params)
+
     extra_columns = tuple(getattr(problem, "step_columns", ()))
     want = getattr(sink, "step_columns", STEP_COLUMNS + extra_columns)  # what the sink keeps of every logged step
     wanted_extra = [c for c in extra_columns if c in want]
@@ -128,7 +139,12 @@ def run_stack(
         try:
             signals.check()  # a Ctrl-C held back while the run directory was made stops the loop before step 0
             for k in range(total):
-                loss, grad = problem.loss_and_grad(params, k)
+                try:
+                    loss, grad = problem.loss_and_grad(params, k)
+                except PluginError as exc:  # an objective plugin: every member shares it
+                    fates.problem_failed = str(exc)
+                    fates.fail(alive.copy(), str(exc), k, params)
+                    break
                 finite = np.isfinite(loss)  # a non-finite gradient shows in the parameters after the update
                 if not finite.all():
                     fates.freeze(alive & ~finite, k, k, params, previous, groups)
@@ -146,13 +162,7 @@ def run_stack(
                         last_logged = k
                     if path_every and k % path_every == 0:
                         sink.path(k, params, alive)
-                if len(groups) == 1:  # a run or a one-optimizer sweep: the update's array is the new params
-                    g = groups[0]
-                    new, g.state = g.update(grad, g.state, params, k + 1)
-                else:
-                    new = np.empty_like(params)
-                    for g in groups:
-                        new[g.index], g.state = g.update(grad[g.index], g.state, params[g.index], k + 1)
+                new = _advance(groups, grad, params, k, fail)
                 ok = _finite_rows(new)
                 if not ok.all():
                     fates.freeze(alive & ~ok, k + 1, k, params, (loss, grad, k + 1), groups)
@@ -165,8 +175,15 @@ def run_stack(
             interrupted = True
         with signals.held():  # the end point is computed and logged whole, whatever arrives now
             params = fates.restore(params)
-            final_loss, final_grad = problem.final_loss(params)
-            final_metrics = problem.evaluate(params)
+            try:
+                if fates.problem_failed:
+                    raise PluginError(fates.problem_failed)
+                final_loss, final_grad = problem.final_loss(params)
+                final_metrics = problem.evaluate(params)
+            except PluginError as exc:  # the objective fails: the loss of the last step stands for the end
+                fates.fail(alive.copy(), str(exc), done, params)
+                final_loss = previous[0].copy() if previous is not None else np.full(n, np.nan)
+                final_grad, final_metrics = np.zeros_like(params), {}
             if not interrupted:  # the end point counts: the loop checks points before their update
                 goal.check_step(params, final_loss, alive, done, start, final_metrics)
             wall = time.perf_counter() - start
@@ -189,10 +206,41 @@ def run_stack(
     if progress is not None and not interrupted:
         progress(done, total)
     status = ["diverged" if d >= 0 else ("interrupted" if interrupted else "completed") for d in diverged_at]
-    steps_run = np.where(diverged_at >= 0, fates.stopped_at, done)
+    for i in fates.failures:
+        status[i] = "failed"
+    failed = np.zeros(n, dtype=bool)
+    failed[list(fates.failures)] = True
+    steps_run = np.where((diverged_at >= 0) | failed, fates.stopped_at, done)
     best = np.where(np.isfinite(best), best, np.nan)
     return StackResult(status, steps_run, diverged_at, final_loss, best, params, final_metrics, fates.blowup, wall,
-                       total, interrupted, reached_at=goal.reached_at, reached_time_s=goal.reached_time_s)
+                       total, interrupted, reached_at=goal.reached_at, reached_time_s=goal.reached_time_s,
+                       failures=dict(fates.failures))
+
+
+def _advance(groups: list[Group], grad: np.ndarray, params: np.ndarray, k: int, fail) -> np.ndarray:
+    """The parameters after update k + 1 of every group; a group whose plugin fails keeps its parameters."""
+    if len(groups) == 1:  # a run or a one-optimizer sweep: the update's array is the new params
+        g = groups[0]
+        try:
+            new, g.state = g.update(grad, g.state, params, k + 1)
+        except PluginError as exc:
+            fail(g, exc, k)
+            new = params
+        return new
+    new = np.empty_like(params)
+    for g in groups:
+        try:
+            new[g.index], g.state = g.update(grad[g.index], g.state, params[g.index], k + 1)
+        except PluginError as exc:
+            fail(g, exc, k)
+            new[g.index] = params[g.index]
+    return new
+
+
+def _rows(g: Group, n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[g.index] = True
+    return mask
 
 
 STEP_COLUMNS = ("loss", "grad_norm", "lr")  # logged at every log_every-th step unless the sink wants fewer
@@ -207,6 +255,16 @@ class _Fates:
     stopped_at: np.ndarray  # (R,) updates applied before the member froze
     held: np.ndarray  # (R, P) the parameters each frozen member keeps
     blowup: dict[str, np.ndarray]  # last finite loss, gradient norm and lr where a member diverged (nan otherwise)
+    failures: dict[int, str] = field(default_factory=dict)  # member -> why its plugin failed
+    problem_failed: str | None = None  # why the problem (an objective plugin) failed: no end point to evaluate
+
+    def fail(self, rows: np.ndarray, reason: str, step: int, params: np.ndarray) -> None:
+        """Members `rows` stop at `step` (updates applied) because user code failed; they keep `params`."""
+        rows = rows & self.alive
+        self.held[rows] = params[rows]
+        self.stopped_at[rows] = step
+        self.alive &= ~rows
+        self.failures.update({int(i): reason for i in np.flatnonzero(rows)})
 
     @classmethod
     def start(cls, params: np.ndarray) -> "_Fates":

@@ -31,8 +31,7 @@ def check_hparams(name: str, hparams: dict[str, Any]) -> list[tuple[str, str]]:
     variant refuses the options its book's rule does not have.
     """
     OPTIMIZERS.get(name)  # ConfigError for an unknown name
-    problems = [(key, message) for key, (accepts, message) in _RANGES.items()
-                if key in hparams and not accepts(hparams[key])]
+    problems = check_ranges(hparams)
     flagged = {key for key, _ in problems}
     if hparams.get("nesterov", name == "nesterov"):
         if "momentum" not in flagged and not hparams.get("momentum", 0) > 0:
@@ -44,4 +43,22 @@ def check_hparams(name: str, hparams: dict[str, Any]) -> list[tuple[str, str]]:
         if key not in {k for k, _ in problems}:
             off = "false" if isinstance(value, bool) else "0"
             problems.append((key, f"must be {off} with variant {variant} ({BOOKS[variant]}'s {name} has no {key})"))
+    return problems
+
+
+def check_ranges(hparams: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, problem) for every value outside the range of its name (lr > 0, betas in [0, 1), ...).
+
+    The built-ins' rules; a plugin's hyperparameters that carry the same names follow them too (a value of another
+    kind, such as a plugin's lr of None, is left to the plugin).
+    """
+    problems = []
+    for key, (accepts, message) in _RANGES.items():
+        if key in hparams:
+            try:
+                ok = accepts(hparams[key])
+            except (TypeError, ValueError):
+                continue
+            if not ok:
+                problems.append((key, message))
     return problems

@@ -22,7 +22,8 @@ import numpy as np
 
 from .verdicts import NOT_SETTLED, fate_counts
 
-STATUS_STYLE = {"completed": "green", "diverged": "red", "interrupted": "yellow", NOT_SETTLED: "dark_orange"}
+STATUS_STYLE = {"completed": "green", "diverged": "red", "interrupted": "yellow", NOT_SETTLED: "dark_orange",
+                "failed": "magenta"}
 
 
 class Bars:
@@ -165,6 +166,9 @@ def sweep_table(outcome, top: int = 10) -> Group:
         table.add_row(Text(outcome.labels[i]), _num(float(outcome.final_loss[i])), _num(float(outcome.best_loss[i])),
                       str(outcome.steps_run[i]), status)
     counts = fate_counts(outcome.status, outcome.unsettled)
+    failed = int(np.sum(outcome.status == "failed"))
+    if failed:
+        counts["failed"] = failed
     line = Text("  ".join(f"{k}: {v:,}" for k, v in counts.items() if v or k in ("diverged", NOT_SETTLED)))
     line.append(f"   loop time {outcome.wall_time_s:.3f} s")
     return Group(table, line)
@@ -226,13 +230,19 @@ def _defaults_text(defaults: dict) -> str:
     return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in defaults.items()) or "–"
 
 
-def catalogue(kind: str) -> Table:
-    """The table `gdlab list <kind>` prints: each entry with its one-line description and defaults."""
+def catalogue(kind: str, plugins: list[tuple[str, str, dict]] = ()) -> Table:
+    """The table `gdlab list <kind>` prints: each entry with its one-line description and defaults.
+
+    plugins: (name, docstring's first line, defaults) of a config's plugins of this kind, listed first.
+    """
     registry = _registry(kind)
     table = Table(title=kind, title_justify="left", show_lines=False)
     table.add_column("name", style="bold")
     table.add_column("what it is" if kind != "optimizers" else "update rule")
     table.add_column("parameters (defaults)")
+    for name, summary, defaults in plugins:
+        table.add_row(Text(name, style="bold cyan"), Text(f"{summary}  (plugin)".strip()),
+                      Text(_defaults_text(defaults)))
     for name in registry.names():
         table.add_row(name, Text(registry.summary(name)), Text(_defaults_text(registry.defaults(name))))
         if kind == "optimizers":  # the textbook variants' rules, one line each, under PyTorch's
@@ -261,7 +271,8 @@ def _registry(kind: str):
 
 def describe_config(cfg) -> Group:
     p = cfg.problem
-    what = f"objective {p.name} {p.params or ''}" if p.kind == "objective" else f"dataset {p.name}, model {p.model}, loss {p.loss}"
+    name = p.plugin.spec if p.plugin is not None else p.name
+    what = f"objective {name} {p.params or ''}" if p.kind == "objective" else f"dataset {p.name}, model {p.model}, loss {p.loss}"
     length = f"{cfg.steps} steps" if cfg.steps else f"{cfg.epochs:g} epochs"
     lines = [Text.assemble(("ok: ", "bold green"), f"{cfg.name}"),
              Text(f"  problem:    {what}"),
@@ -278,4 +289,26 @@ def describe_config(cfg) -> Group:
         trials = [math.prod(len(v) for v in space.values()) for space in cfg.tune.spaces]
         lines.append(Text(f"  tune:       {cfg.tune.criterion}, {'/'.join(map(str, trials))} trials per optimizer, "
                           f"{len(cfg.tune.seeds)} seed(s) each"))
+    plugins = plugin_entries(cfg)
+    if plugins:
+        how = "imported, first steps run" if cfg.origin and cfg.origin.import_plugins else \
+            "read from the source, not imported; --import-plugins runs their first steps"
+        lines.append(Text(f"  plugins:    {', '.join(n for _, n, _, _ in plugins)}: {how}"))
     return Group(*lines)
+
+
+def plugin_entries(cfg) -> list[tuple[str, str, str, dict]]:
+    """(kind, name, docstring's first line, defaults) of each plugin a config names, read from the source only."""
+    from ..plugins import read_signature
+
+    found, seen = [], set()
+    if cfg.problem.plugin is not None:
+        ref = cfg.problem.plugin
+        sig = read_signature(ref, "problem.objective")
+        found.append(("objectives", ref.spec, sig.summary, sig.defaults))
+    for o in cfg.optimizers:
+        if o.plugin is not None and o.plugin.resolved not in seen:
+            seen.add(o.plugin.resolved)
+            sig = read_signature(o.plugin, "optimizer.name")
+            found.append(("optimizers", o.plugin.spec, sig.summary, sig.defaults))
+    return found

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STATUSES = ("completed", "diverged", "interrupted")
+STATUSES = ("completed", "diverged", "interrupted", "failed")
 
 
 @dataclass

@@ -8,15 +8,15 @@ names and defaults (`gdlab list objectives` reads them from there).
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import math
-import re
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PluginError
+from ..plugins import PluginRef, is_plugin, load_factory, parse_ref, what_happened
 from ..registry import Registry
 
 OBJECTIVES = Registry("objective")
@@ -26,16 +26,23 @@ Window = tuple[tuple[float, float], ...]
 
 @dataclass(frozen=True)
 class Objective:
-    """A differentiable toy function and what a plot or a stability check needs to know about it."""
+    """A differentiable toy function and what a plot or a stability check needs to know about it.
 
-    formula: str
+    What an objective plugin's factory returns (`gdlab.Objective`): value and grad work on many points at once,
+    x of shape (R, D) (axis 0: the members of a compare or sweep) giving f (R,) and ∇f (R, D); the factory's
+    parameters may arrive as (R,) arrays when a sweep varies them. default_init is the start point when the config
+    gives none; window the plotting range of each coordinate; minimiser and min_value (the minimum) are drawn
+    and reported when known.
+    """
+
+    formula: str  # shown as the figure's title: "(x + 2y − 7)² + (2x + y − 5)²"
     value: Callable[[np.ndarray], np.ndarray]  # x (R, D) -> f (R,)
     grad: Callable[[np.ndarray], np.ndarray]  # x (R, D) -> ∇f (R, D)
-    default_init: tuple[float, ...]
+    default_init: tuple[float, ...]  # the start point when the config gives no problem.init
     window: Window  # plotting window, one (low, high) per coordinate (1-D and 2-D problems)
     dim: int | None = None  # None: any dimension (taken from the start point)
     minimiser: tuple[float, ...] | None = None
-    min_value: float | None = None
+    min_value: float | None = None  # the minimum, f(minimiser)
     max_curvature: float | None = None  # largest Hessian eigenvalue where constant (quadratics)
     more_minimisers: tuple[tuple[float, ...], ...] = ()  # further global minimisers (Himmelblau has four)
 
@@ -276,38 +283,66 @@ def saddle() -> Objective:
     )
 
 
-def make_objective(name: str, params: dict, key: str = "problem.objective") -> Objective:
-    """The objective called `name` built with `params`: a registered name or a "package.module:factory" plugin."""
-    factory = load_plugin(name, key) if ":" in name else OBJECTIVES.get(name, key)
+def make_objective(name: str | PluginRef, params: dict, key: str = "problem.objective") -> Objective:
+    """The objective `name` built with `params`: a registered name, or a plugin (a PluginRef, or a name such as
+    "/abs/path/booth.py:booth" or "package.module:factory"), imported here."""
+    ref = name if isinstance(name, PluginRef) else (parse_ref(name, None, key) if is_plugin(name) else None)
+    if ref is None:
+        factory = OBJECTIVES.get(name, key)
+        try:
+            obj = factory(**params)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{key}: cannot build {name!r} with params {params}: {exc}") from None
+        return obj
+    factory = load_factory(ref, key)
     try:
         obj = factory(**params)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{key}: cannot build {name!r} with params {params}: {exc}") from None
+    except BaseException as exc:  # noqa: BLE001 - user code; an interrupt goes on
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise PluginError(f"objective plugin {ref.attr}({params}) raised {what_happened(exc)}") from None
     if not isinstance(obj, Objective):
-        raise ConfigError(f"{key}: plugin {name!r} must return a gdlab.objectives.Objective, got {type(obj).__name__}")
-    return obj
+        raise PluginError(f"objective plugin {ref.attr} must return a gdlab.Objective, got {type(obj).__name__}")
+    return _checked(obj, ref.attr)
 
 
-_PLUGIN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+def load_plugin(spec: str, key: str, base: str | None = None) -> Callable[..., Objective]:
+    """Import the factory of an objective plugin: "file.py:factory" (relative to `base`) or "package.module:factory"."""
+    return load_factory(parse_ref(spec, base, key), key)
 
 
-def load_plugin(spec: str, key: str) -> Callable[..., Objective]:
-    """Import "package.module:factory" (a user's objective)."""
-    module_name, _, attr = spec.partition(":")
-    if not _PLUGIN.fullmatch(spec):
-        raise ConfigError(f"{key}: {spec!r} is not a plugin name; expected \"package.module:factory\" "
-                          f"(an importable module, a colon, a function returning an Objective)")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - a user's module may fail in any way while importing; say how
-        raise ConfigError(f"{key}: cannot import plugin module {module_name!r} "
-                          f"({type(exc).__name__}: {exc})") from None
-    factory = getattr(module, attr, None)
-    if not callable(factory):
-        raise ConfigError(f"{key}: module {module_name!r} has no callable {attr!r}")
-    return factory
+def _checked(obj: Objective, name: str) -> Objective:
+    """A plugin's objective whose value and gradient are held to the contract: value (R,), gradient (R, D) in the
+    points' dtype; anything else (or an exception) is a PluginError naming the plugin."""
+
+    def call(which: str, fn, x: np.ndarray, shape: tuple) -> np.ndarray:
+        try:
+            out = fn(x)
+        except BaseException as exc:  # noqa: BLE001 - user code; an interrupt goes on
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise PluginError(f"objective plugin {name}: {which} raised {what_happened(exc)}") from None
+        out = np.asarray(out) if isinstance(out, (np.ndarray, list, float, int)) else out
+        if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype.kind not in "fiu":
+            got = f"shape {out.shape}, dtype {out.dtype}" if isinstance(out, np.ndarray) else type(out).__name__
+            raise PluginError(f"objective plugin {name}: {which} of points of shape {x.shape} returned {got}; "
+                              f"expected numbers of shape {shape}")
+        return out if out.dtype == x.dtype else out.astype(x.dtype)
+
+    return dataclasses.replace(obj, value=lambda x: call("value", obj.value, x, x.shape[:1]),
+                               grad=lambda x: call("grad", obj.grad, x, x.shape))
+
+
+def probe_objective(obj: Objective, init: tuple, name: str) -> None:
+    """value and grad at the start point for two members (PluginError, exit 2, before any directory exists)."""
+    x = np.tile(np.asarray(init, dtype=float), (2, 1))  # (2, D)
+    with np.errstate(all="ignore"):
+        value, grad = obj.value(x), obj.grad(x)
+    if not (np.isfinite(value).all() and np.isfinite(grad).all()):
+        raise PluginError(f"objective plugin {name}: at the start point {list(init)} value {value[0]!r} and "
+                          f"gradient {grad[0].tolist()} are not all finite")
 
 
 def _num(v) -> str:

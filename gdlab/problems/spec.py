@@ -23,3 +23,9 @@ class ProblemSpec:
     data_dir: str | None = None
     split: str = "train"
     validation: float = 0.0
+    plugin: Any = None  # an objective plugin's PluginRef (name then holds its resolved spec)
+
+    @property
+    def objective(self) -> Any:
+        """What gdlab.problems.objectives.make_objective takes: the plugin reference, or the registered name."""
+        return self.plugin if self.plugin is not None else self.name

@@ -252,7 +252,7 @@ def stability_warnings(spec, optimizers, *, steps: int | None = None, dtype: str
         return []
     from .objectives import make_objective
 
-    objective = make_objective(spec.name, spec.params)
+    objective = make_objective(spec.objective, spec.params)
     out = []
     for o in optimizers:
         v = verdict(spec.name, objective, spec.init, o.name, o.hparams, steps=steps, dtype=dtype)
@@ -273,7 +273,7 @@ def sweep_theory(spec, optimizer_name: str, hparams: dict, swept: list[tuple]) -
         return None
     from .objectives import make_objective
 
-    modes = quadratic_modes(spec.name, make_objective(spec.name, spec.params), len(spec.init))
+    modes = quadratic_modes(spec.name, make_objective(spec.objective, spec.params), len(spec.init))
     base = method_of(optimizer_name, {**hparams, "momentum": 0.5 if ("optimizer", "momentum") in swept else
                                       hparams.get("momentum", 0.0)})
     if modes is None or base is None or not modes[0].min() > 0:

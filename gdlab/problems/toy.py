@@ -103,7 +103,7 @@ def toy_problem(spec: ProblemSpec, seed, params: dict | None = None) -> ToyProbl
 
     seed: an int, or the seed of every member (R,) for repetitions in one stack.
     """
-    objective = make_objective(spec.name, params if params is not None else spec.params)
+    objective = make_objective(spec.objective, params if params is not None else spec.params)
     return ToyProblem(objective, spec.init, spec.noise, seed)
 
 
@@ -111,7 +111,7 @@ def toy_landscape(spec: ProblemSpec) -> Landscape | None:
     """The loss surface of a 1- or 2-parameter toy problem, for plots."""
     if len(spec.init) > 2:
         return None
-    obj = make_objective(spec.name, spec.params)
+    obj = make_objective(spec.objective, spec.params)
     labels = ("x",) if len(spec.init) == 1 else ("x1", "x2")
     window = obj.window[: len(spec.init)]
     if len(window) < len(spec.init):

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config.grid import Axis
 from ..engine import as_index
+from ..outputs.results import SweepRecords
 from .batch import BatchResult
 from .plan import SweepPlan
 
@@ -25,8 +26,8 @@ class History:
 
 
 @dataclass
-class SweepOutcome:
-    """A sweep's members in grid order, each array (R,)."""
+class SweepOutcome(SweepRecords):
+    """A sweep's members in grid order, each array (R,); records() and history_records() as lists of dicts."""
 
     run_dir: Path | None
     axes: list[Axis]

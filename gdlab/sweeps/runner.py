@@ -15,6 +15,8 @@ from .. import signals
 from ..config import Config, load_config
 from ..config.grid import grid_axes
 from ..errors import OutputError
+from ..optim.plugins import probe
+from ..plugins import PluginRef
 from ..outputs.rundir import create_run_dir, write_json, write_yaml
 from ..outputs.verdicts import fate_counts, not_settled
 from ..problems.stability import sweep_theory
@@ -34,6 +36,8 @@ def run_sweep(config: str | Path | Config, grid: list[str] = (), *, overrides: l
     cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True)
     plan = plan_sweep(cfg, grid_axes(cfg.sweep, list(grid)))
     problems = [b.problem.build() for b in plan.batches]  # before any directory exists: missing data leaves nothing
+    for batch, problem in zip(plan.batches, problems):
+        probe_plugins(batch, problem.dim)
     totals = [p.total_steps(b.config.steps, b.config.epochs) for p, b in zip(problems, plan.batches)]
     theory = sweep_theory(cfg.problem, cfg.optimizers[0].name, cfg.optimizers[0].hparams,
                           [a.path for a in plan.axes]) if not plan.entries else None  # one optimizer's edges
@@ -65,6 +69,20 @@ def _assembled(plan: SweepPlan, results: list[BatchResult], theory) -> tuple[Swe
     outcome.history, outcome.theory = history, theory
     outcome.unsettled = not_settled(outcome.status, history.loss[0], outcome.final_loss)
     return outcome, history
+
+
+def probe_plugins(batch, dim: int) -> None:
+    """A plugin's first steps on a copy, with the first member's hyperparameters of each group that uses one."""
+    for g in batch.groups:
+        if isinstance(g.optimizer, PluginRef):
+            first = {k: _first(v) for k, v in g.hparams.items()}
+            probe(g.optimizer, first, dim, batch.config.dtype, g.optimizer.attr)
+
+
+def _first(value):
+    if isinstance(value, tuple):
+        return tuple(_first(v) for v in value)
+    return float(value[0]) if isinstance(value, np.ndarray) else value
 
 
 def run_batches(plan: SweepPlan, problems: list, totals: list[int],
