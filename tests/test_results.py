@@ -38,8 +38,9 @@ def test_a_run_in_memory_writes_nothing_and_equals_the_run_written_and_loaded_ba
     assert first["member"] == memory.members[0].label and first["steps_run"] == 20
     rows = memory.history_records()
     assert len(rows) == sum(len(m.history["step"]) for m in memory.members)
-    assert rows[1] == {"member": first["member"], "step": 1, "epoch": 1.0, **{
-        k: float(memory.members[0].history[k][1]) for k in ("loss", "grad_norm", "lr")}}
+    expected = {"member": first["member"], "seed": 0, "step": 1, "epoch": 1.0,
+                **{k: float(memory.members[0].history[k][1]) for k in ("loss", "grad_norm", "lr")}}
+    assert {k: rows[1][k] for k in expected} == expected
 
 
 def test_a_sweep_directory_loads_back_as_records(tmp_path, write_config):

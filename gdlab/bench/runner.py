@@ -118,7 +118,7 @@ def run_members(cfg: Config, entries: list, p: SuiteProblem):
     problem = build_problem(cfg.problem, seed=cfg.seed if len(cfg.all_seeds) == 1 else seeds, dtype=cfg.dtype)
     total = problem.total_steps(cfg.steps, cfg.epochs)
     eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
-    members = [Member(o.label, o.name, o.hparams) for o in entries for _ in cfg.all_seeds]
+    members = [Member(o.label, o.optimizer, o.hparams, o.schedule) for o in entries for _ in cfg.all_seeds]
     return run_stack(problem, members, steps=cfg.steps, epochs=cfg.epochs, schedule=make_schedule(*cfg.schedule),
                      dtype=cfg.dtype, log_every=max(1, total), eval_every=eval_every, target=p.target)
 

@@ -52,7 +52,9 @@ def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides
     """Tune every optimizer of a compare config, then compare the chosen settings with repetitions."""
     from ..problems.learning import keep_datasets
 
-    cfg = config if isinstance(config, Config) else load_config(config, overrides, seed=seed, seeds=seeds)
+    if not isinstance(config, Config):  # a plugin is imported (and probed) as run and sweep do
+        config = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
+    cfg = config
     with keep_datasets():  # the data is read once for the check, the trials and the reruns
         return _run_tune(cfg, out, progress, plots)
 

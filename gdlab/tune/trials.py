@@ -88,7 +88,7 @@ def groups_of(plan: TrialPlan) -> list[GroupSpec]:
         hp = dict(o.hparams)
         for key in plan.spec.spaces[m]:
             hp[key] = np.repeat([plan.settings[t][key] for t in trials], S).astype(float)
-        groups.append(GroupSpec(o.name, rows, hp))
+        groups.append(GroupSpec(o.optimizer, rows, hp, o.schedule))  # a plugin, an entry's own schedule
     return groups
 
 
