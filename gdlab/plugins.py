@@ -150,6 +150,13 @@ def load_factory(ref: PluginRef, key: str) -> Callable[..., Any]:
     return factory
 
 
+def is_loaded(ref: PluginRef) -> bool:
+    """Whether this process has imported the plugin already (it never is by reading a config alone)."""
+    if ref.path:
+        return any(path == ref.path for path, _ in _LOADED)
+    return ref.module in sys.modules
+
+
 def _import_file(ref: PluginRef, key: str):
     path = Path(ref.path)
     stamp = (str(path), path.stat().st_mtime_ns)

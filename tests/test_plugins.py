@@ -227,3 +227,21 @@ def test_a_module_plugin_is_found_in_the_configs_folder_without_pythonpath(tmp_p
     (tmp_path / "mypkg" / "optims.py").write_text(textwrap.dedent(GOOD))
     out = run_config(cfg, mode="compare", out=tmp_path / "runs", plots=False)
     assert out.members[0].label == "heavy" and out.members[0].status == "completed"
+
+
+def test_plot_never_imports_a_plugin(tmp_path):
+    """A run directory names its plugin by absolute path; redrawing it must not run that file."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "imported"
+    source = (SHIPPED / "booth.py").read_text() + f"\nopen({str(marker)!r}, 'a').write('x')\n"
+    (tmp_path / "booth.py").write_text(source)
+    cfg = folder_with(tmp_path, {"problem": {"objective": "booth.py:booth"}, "optimizer": {"name": "sgd", "lr": 0.05},
+                                 "steps": 5})
+    out = run_config(cfg, out=tmp_path / "runs", plots=False)
+    marker.unlink()
+    r = subprocess.run([sys.executable, "-m", "gdlab", "plot", str(out.run_dir)], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not marker.exists() and (out.run_dir / "plots" / "loss.png").is_file()

@@ -48,8 +48,8 @@ def rows_of(run_dir):
 
 def test_a_compare_sweep_has_a_row_per_member_and_grid_point_each_equal_to_its_solo_run(tmp_path, write_config):
     cfg = write_config(COMPARE)
-    sweep = run_sweep(cfg, ["optimizer.lr=0.05,0.2", "optimizers[1].betas[0]=0.8,0.9,0.95"], out=tmp_path,
-                      plots=False)
+    sweep = run_sweep(cfg, ["optimizer.lr=0.05,0.2", "optimizers[1].betas[0]=0.8,0.9,0.95"], out=tmp_path)
+    assert sweep.plot_error is None and (sweep.run_dir / "plots" / "final_loss_lr.png").is_file()  # a line each
     rows = rows_of(sweep.run_dir)
     assert [r["member"] for r in rows] == [
         "sgd[lr=0.05]", "sgd[lr=0.2]",

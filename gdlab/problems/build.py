@@ -7,6 +7,7 @@ whole-data evaluation and the final loss.
 
 from __future__ import annotations
 
+from ..plugins import is_loaded
 from .landscape import Landscape
 from .spec import ProblemSpec
 from .toy import toy_landscape, toy_problem
@@ -33,8 +34,14 @@ def build_problem(spec: ProblemSpec, *, seed, dtype: str = "float64", predict: t
 
 
 def landscape(spec: ProblemSpec) -> Landscape | None:
-    """The loss surface of a problem with one or two parameters (None otherwise)."""
+    """The loss surface of a problem with one or two parameters (None otherwise).
+
+    An objective plugin is evaluated only if this process imported it already (a run of the config): drawing a
+    figure never imports user code (`gdlab plot` of a directory someone else made).
+    """
     if spec.kind == "objective":
+        if spec.plugin is not None and not is_loaded(spec.plugin):
+            return None
         return toy_landscape(spec)
     from .learning import model_landscape
 
