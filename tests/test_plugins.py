@@ -245,3 +245,15 @@ def test_plot_never_imports_a_plugin(tmp_path):
                        cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert not marker.exists() and (out.run_dir / "plots" / "loss.png").is_file()
+
+
+def test_a_plugin_is_tuned_like_a_built_in(tmp_path):
+    shutil.copy(SHIPPED / "signsgd.py", tmp_path / "signsgd.py")
+    cfg = folder_with(tmp_path, {**bowl([{"name": "signsgd.py:sign_sgd"}, {"name": "sgd"}], steps=10),
+                                 "tune": {"lr": "logspace(-2,0,5)"}, "seeds": 1})
+    from gdlab.tune.runner import run_tune
+
+    out = run_tune(cfg, out=tmp_path / "runs", plots=False)
+    chosen = {row["member"]: row for row in csv.DictReader(open(out.run_dir / "chosen.csv"))}
+    assert set(chosen) == {"sign_sgd", "sgd"} and {row["trials"] for row in chosen.values()} == {"5"}
+    assert [m.status for m in out.compare.members] == ["completed"] * len(out.compare.members)

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import signals
 from ..config import Config, load_config
+from ..optim.plugins import probe
 from ..outputs.rundir import create_run_dir, write_csv_rows, write_json, write_yaml
 from ..runner import RunOutcome, run_config
 from ..version import __version__
@@ -61,7 +62,10 @@ def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides
 
 def _run_tune(cfg: Config, out, progress, plots: bool) -> TuneOutcome:
     plan = plan_trials(cfg, spec_of(cfg))
-    build_data_check(cfg)  # missing data stops us before a directory exists
+    dim = build_data_check(cfg)  # missing data stops us before a directory exists
+    for o in cfg.optimizers:  # and so does a plugin that fails its first steps on a copy
+        if o.plugin is not None:
+            probe(o.plugin, o.hparams, dim, cfg.dtype, o.label)
     with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)
         run_dir = create_run_dir(out, f"{cfg.name}-tune")
         write_yaml(run_dir / "config.yaml", {**cfg.resolved, "tune": _written(plan)})
@@ -92,12 +96,14 @@ def _run_tune(cfg: Config, out, progress, plots: bool) -> TuneOutcome:
     return outcome
 
 
-def build_data_check(cfg: Config) -> None:
-    """Load the config's dataset once (a missing file is an error before anything is written)."""
+def build_data_check(cfg: Config) -> int:
+    """Load the config's dataset once (a missing file is an error before anything is written); the problem's
+    number of parameters."""
     if cfg.problem.kind == "dataset":
         from ..problems.build import build_problem
 
-        build_problem(cfg.problem, seed=cfg.seed, dtype=cfg.dtype)
+        return build_problem(cfg.problem, seed=cfg.seed, dtype=cfg.dtype).dim
+    return len(cfg.problem.init)
 
 
 def _written(plan) -> dict:

@@ -130,7 +130,7 @@ def choose_all(plan: TrialPlan, result) -> Trials:
     crit = criterion_of(plan.spec.criterion, result.final_loss, result.best_loss, result.final_metrics,
                         result.reached_at).reshape(N, S)
     status = np.asarray(result.status, dtype=object).reshape(N, S)
-    diverged_seed = status == "diverged"
+    diverged_seed = (status == "diverged") | (status == "failed")  # a plugin that failed loses like a blow-up
     values, diverged = over_seeds(crit, diverged_seed, plan.spec.criterion)
     final = np.median(result.final_loss.reshape(N, S), axis=1)
     per_seed = {"status": status, "criterion": crit, "final_loss": result.final_loss.reshape(N, S),
