@@ -104,3 +104,15 @@ def test_bad_tuning_specs_exit_2_naming_the_key(tmp_path, write_config, change, 
     r = CliRunner().invoke(app, ["tune", str(write_config({**BOWL, **change})), "--out", str(tmp_path / "runs")])
     assert r.exit_code == 2 and needle in r.output, r.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_plot_redraws_a_tune_directory_from_its_files(tmp_path, write_config):
+    cfg = {**BOWL, "optimizers": [BOWL["optimizers"][0], {"name": "momentum", "tune": {
+        "lr": "logspace(-2,0,3)", "momentum": [0.5, 0.9, 0.0]}}], "seeds": 2}
+    out = run_tune(write_config(cfg), out=tmp_path)
+    figure = out.run_dir / "plots" / "sensitivity.png"
+    drawn = figure.read_bytes()
+    figure.unlink()
+    r = CliRunner().invoke(app, ["plot", str(out.run_dir)])
+    assert r.exit_code == 0 and figure.read_bytes() == drawn, r.output
+    assert (out.run_dir / "compare" / "plots" / "loss.png").is_file()

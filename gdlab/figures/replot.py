@@ -8,6 +8,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..outputs.aggregate import repeat_groups
+from ..outputs.tune_files import is_bench_dir, is_tune_dir, load_profile, load_sensitivity
 from ..outputs.rundir import is_run_dir, load_series
 from ..outputs.sweep_dir import is_sweep_dir
 from .standard import draw_figures, draw_repeat_figures, landscape_of, redraw_sweep, run_name
@@ -74,6 +75,12 @@ def replot(run_dirs: list[Path], *, kind: str, output: Path | None, smooth: int,
             raise ConfigError("RUN_DIR: a sweep directory is redrawn on its own, into its plots/ folder "
                               "(no --output, no other directories)")
         return [p for d in sweeps for p in redraw_sweep(d, fmt=fmt)]
+    studies = [Path(r) for r in run_dirs if is_tune_dir(Path(r)) or is_bench_dir(Path(r))]
+    if studies:
+        if len(studies) < len(run_dirs) or output is not None:
+            raise ConfigError("RUN_DIR: a tune or bench directory is redrawn on its own, into its plots/ folder "
+                              "(no --output, no other directories)")
+        return [p for d in studies for p in redraw_study(d, fmt)]
     repeats = [repeat_groups(Path(r)) for r in run_dirs]
     if any(repeats):
         if len(run_dirs) > 1 or output is not None:
@@ -129,3 +136,24 @@ def load_members(run_dirs: list[Path]) -> tuple[list, object, str]:
     same_problem = all(_problem_of(d) == _problem_of(dirs[0]) for d in dirs)
     return series, landscape_of(dirs[0]) if same_problem else None, \
         " vs ".join(dict.fromkeys(run_name(r) for r in run_dirs))
+
+
+def redraw_study(run_dir: Path, fmt: str = "png") -> list[Path]:
+    """A tune directory's sensitivity figure (and its compare's), a bench directory's profile, from their files."""
+    from .tuning import performance_profiles, sensitivity
+
+    name = run_name(run_dir)
+    if is_tune_dir(run_dir):
+        curves, criterion, multi = load_sensitivity(run_dir)
+        written = [sensitivity(curves, run_dir / "plots" / f"sensitivity.{fmt}", criterion=criterion, multi_seed=multi,
+                               title=f"{name.removesuffix('-tune')}: {criterion.replace('_', ' ')} by learning rate")]
+        groups = repeat_groups(run_dir / "compare") if (run_dir / "compare").is_dir() else None
+        if groups:
+            series = [(label, [load_series(d) for d in dirs]) for label, dirs in groups]
+            written += draw_repeat_figures(series, landscape_of(groups[0][1][0]), run_dir / "compare" / "plots",
+                                           title=run_name(run_dir / "compare"), fmt=fmt)
+        return written
+    p = load_profile(run_dir)
+    return [performance_profiles(p["labels"], p["taus"], p["rho"], run_dir / "plots" / f"profile.{fmt}",
+                                 scores=p["scores"], measure=p["measure"], n_problems=p["n_problems"],
+                                 title=f"{p['name']}: performance profiles")]

@@ -131,18 +131,20 @@ def _write_trials(run_dir: Path, trials: Trials) -> None:
             ps = trials.per_seed
             rows.append([o.label, o.name, t, *[plan.settings[t].get(k, "") for k in keys], seed, ps["status"][t, s],
                          _cell(ps["criterion"][t, s]), float(ps["final_loss"][t, s]), float(ps["best_loss"][t, s]),
-                         *[_cell(ps[k][t, s], never=k == "steps_to_target") for k in metrics]])
+                         *[_cell(ps[k][t, s], never=k == "steps_to_target") for k in metrics],
+                         bool(ps["blew_up"][t, s]) if "blew_up" in ps else ""])
     # `criterion` is the value the trial was judged by (plan.spec.criterion, also in chosen.csv and summary.json)
     write_csv_rows(run_dir / "trials.csv", ["member", "optimizer", "trial", *keys, "seed", "status", "criterion",
-                                            "final_loss", "best_loss", *metrics], rows)
+                                            "final_loss", "best_loss", *metrics, "blew_up"], rows)
     chosen = []
     for m, (o, c, setting) in enumerate(zip(plan.config.optimizers, trials.choices,
                                             chosen_settings(plan, trials.choices))):
         t = trials.trials_of(m)
         chosen.append([o.label, o.name, trials.tuned["optimizers"][m]["label"], *[setting.get(k, "") for k in keys],
-                       plan.spec.criterion, c.value, len(t), int(trials.diverged[t].sum()), c.all_diverged])
+                       plan.spec.criterion, c.value, int(t[c.index]), len(t), int(trials.diverged[t].sum()),
+                       c.all_diverged])
     write_csv_rows(run_dir / "chosen.csv", ["member", "optimizer", "tuned_label", *keys, "criterion", "value",
-                                            "trials", "diverged_trials", "all_diverged"], chosen)
+                                            "trial", "trials", "diverged_trials", "all_diverged"], chosen)
 
 
 def _cell(v, never: bool = False):

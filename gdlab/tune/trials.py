@@ -220,30 +220,17 @@ def _plain(hp: dict) -> dict:
 
 def sensitivity_curves(trials: Trials) -> list[dict]:
     """Per entry: criterion against lr; with other searched keys, the best over them at each lr."""
+    from ..outputs.tune_files import sensitivity_curve
+
     plan = trials.plan
     curves = []
     for m, o in enumerate(plan.config.optimizers):
         t = trials.trials_of(m)
         lr = np.array([plan.settings[i].get("lr", o.hparams["lr"]) for i in t])
-        v = trials.values[t]
         bad = trials.per_seed.get("blew_up", trials.per_seed["status"] == "diverged")[t].any(axis=1)
-        others = [k for k in plan.spec.spaces[m] if k != "lr"]
-        chosen_lr = lr[trials.choices[m].index]
-        if others:  # the envelope: at each lr the best non-diverged value over the other keys
-            xs = np.unique(lr)
-            sign = -1 if plan.spec.maximize else 1
-            best, gone = [], []
-            for x in xs:
-                at = (lr == x) & ~bad
-                best.append(sign * np.min(sign * v[at]) if at.any() else np.nan)
-                gone.append(not at.any())
-            lr, v, bad = xs, np.array(best), np.array(gone)
-            chosen = int(np.flatnonzero(xs == chosen_lr)[0])
-            note = f"best over {', '.join(others)}"
-        else:
-            chosen, note = trials.choices[m].index, ""
         picked = chosen_settings(plan, trials.choices)[m]
         label = f"{o.label} → " + ", ".join(f"{k} {picked[k]:.3g}" for k in plan.spec.spaces[m])
-        curves.append({"label": label, "lr": lr, "value": v, "diverged": bad,
-                       "chosen": None if trials.choices[m].all_diverged else chosen, "note": note})
+        c = trials.choices[m]
+        curves.append(sensitivity_curve(label, lr, trials.values[t], bad, [k for k in plan.spec.spaces[m] if k != "lr"],
+                                        None if c.all_diverged else c.index, plan.spec.maximize))
     return curves
