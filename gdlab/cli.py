@@ -162,7 +162,8 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
 def sweep(config: Path = ConfigArg,
           grid: List[str] = typer.Option([], "--grid", help="KEY=V1,V2,... or KEY=linspace(a,b,n) / logspace(a,b,n); "
                                           "repeat for a product grid."),
-          set_: List[str] = SetOpt, out_dir: Path = OutOpt, quiet: bool = QuietOpt, fmt: str = FormatOpt) -> None:
+          set_: List[str] = SetOpt, out_dir: Path = OutOpt, seeds: Optional[int] = SeedsOpt, quiet: bool = QuietOpt,
+          fmt: str = FormatOpt) -> None:
     """Run a grid of hyperparameters as one vectorized stack."""
     with error_boundary():
         from .allocator import keep_freed_memory
@@ -172,7 +173,7 @@ def sweep(config: Path = ConfigArg,
         keep_freed_memory()
         _check_format(fmt)
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
-            outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps, fmt=fmt)
+            outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps, fmt=fmt, seeds=seeds)
         for w in outcome.warnings:
             _warning(w)
         if outcome.plot_error:

@@ -131,3 +131,29 @@ def test_nan_quantiles_agree_with_numpy():
     got = nan_quantiles(v, qs, axis=0)
     np.testing.assert_allclose(got[:, 2:], expected[:, 2:], rtol=1e-12)
     assert np.isnan(got[:, 0]).all() and got[:, 1].tolist() == [1, 2.25, 3.5, np.inf, np.inf]  # sorted 1 2 3 4 inf inf
+
+
+def test_sweep_seeds_are_repetitions_in_one_stack(tmp_path, write_config):
+    from gdlab.sweeps.runner import run_sweep
+
+    cfg = write_config({"problem": {"objective": "bowl2d", "init": [-5.0, -2.0], "noise": 0.5},
+                        "optimizer": {"name": "sgd", "lr": 0.1}, "steps": 12})
+    sweep = run_sweep(cfg, ["optimizer.lr=0.1,0.3"], out=tmp_path / "s", plots=True, seeds=3)
+    d = sweep.run_dir
+    summary = json.loads((d / "summary.json").read_text())
+    assert summary["stacks"] == 1 and summary["members"] == 6 and summary["repetitions"] == 3
+    rows = list(csv.DictReader(open(d / "summary.csv")))
+    assert [(r["lr"], r["seed"]) for r in rows] == [("0.1", "0"), ("0.1", "1"), ("0.1", "2"), ("0.3", "0"),
+                                                   ("0.3", "1"), ("0.3", "2")]
+    alone = run_config(write_config({"problem": {"objective": "bowl2d", "init": [-5.0, -2.0], "noise": 0.5},
+                                     "optimizer": {"name": "sgd", "lr": 0.3}, "steps": 12, "seed": 2}, name="a.yaml"),
+                       out=tmp_path / "a", plots=False)
+    assert float(rows[5]["final_loss"]) == alone.members[0].final_loss  # the row of lr 0.3, seed 2, bit for bit
+    agg = {r["member"]: r for r in csv.DictReader(open(d / "aggregate.csv"))}
+    finals = sorted(float(r["final_loss"]) for r in rows[3:])
+    assert float(agg["sgd[lr=0.3]"]["final_loss_median"]) == finals[1] and agg["sgd[lr=0.3]"]["seeds"] == "3"
+    assert summary["best_member"] in agg  # a grid point by its median, never one seed
+    assert sorted(p.name for p in (d / "plots").iterdir()) == ["best_loss.png", "final_loss_lr.png"]
+    only_seeds = run_sweep(cfg, ["seed=0,3,7"], out=tmp_path / "t", plots=True)
+    assert sorted(p.name for p in (only_seeds.run_dir / "plots").iterdir()) == ["best_loss.png"]  # no "best seed"
+    assert json.loads((only_seeds.run_dir / "summary.json").read_text())["best_member"] == "sgd"

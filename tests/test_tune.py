@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,8 +31,11 @@ def _rows(path):
 
 
 def test_tune_on_the_d2l_bowl_picks_a_stable_gd_and_writes_a_runnable_compare(tmp_path):
-    out = run_tune(REPO / "configs" / "d2l-compare.yaml", out=tmp_path, overrides=["tune.lr=logspace(-3,1,9)"],
-                   plots=False)
+    r = CliRunner().invoke(app, ["tune", str(REPO / "configs" / "d2l-compare.yaml"), "--out", str(tmp_path / "t"),
+                                 "--set", "tune.lr=logspace(-3,1,9)"])
+    assert r.exit_code == 0, r.output
+    out = SimpleNamespace(run_dir=Path(r.stdout.strip().splitlines()[-1]))
+    assert "GD (lr 0.4)" in r.stdout and "median [25 %, 75 %] over 5 seeds" in r.stdout  # both tables
     chosen = {r["member"]: r for r in _rows(out.run_dir / "chosen.csv")}
     gd = float(chosen["GD (lr 0.4)"]["lr"])
     # gd from (-5, -2) for 20 steps: f = 2.5·(1 − 0.2·lr)^40 + 8·(1 − 4·lr)^40, least on the grid at 10^-0.5

@@ -12,13 +12,13 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
 
 from .. import signals
-from ..config import Config
-from ..engine import Member, make_schedule, run_stack
+from ..config import Config, member_config, validate
 from ..outputs.files import write_atomic
 from ..outputs.rundir import create_run_dir, member_dir_names, write_csv_rows, write_json
 from ..problems.build import build_problem
@@ -42,6 +42,8 @@ class BenchOutcome:
     interrupted: bool = False
     plot_error: str | None = None
     output_error: str | None = None
+    failures: dict = field(default_factory=dict)  # a bench has no failing plugin members to report (yet)
+    labels: list = field(default_factory=list)
 
 
 def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[[int, int], None] | None = None,
@@ -111,16 +113,41 @@ def _run_all(suite: Suite, costs: np.ndarray, rows: list, settings: dict, sensit
                 progress(i * len(suite.labels) + j, len(suite.problems) * len(suite.labels))
 
 
-def run_members(cfg: Config, entries: list, p: SuiteProblem):
-    """Optimizer entries on one problem, each once per seed, in one stack (rows entry-major): the engine's result
-    with steps (and seconds) to the problem's target."""
-    seeds = np.tile(np.asarray(cfg.all_seeds), len(entries))
-    problem = build_problem(cfg.problem, seed=cfg.seed if len(cfg.all_seeds) == 1 else seeds, dtype=cfg.dtype)
-    total = problem.total_steps(cfg.steps, cfg.epochs)
-    eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
-    members = [Member(o.label, o.optimizer, o.hparams, o.schedule) for o in entries for _ in cfg.all_seeds]
-    return run_stack(problem, members, steps=cfg.steps, epochs=cfg.epochs, schedule=make_schedule(*cfg.schedule),
-                     dtype=cfg.dtype, log_every=max(1, total), eval_every=eval_every, target=p.target)
+def run_members(cfg: Config, entries: list, p: SuiteProblem) -> SimpleNamespace:
+    """Optimizer entries on one problem, each once per seed, as a sweep plan's batch: per (entry, seed), entry-major,
+    the status, losses and the steps (and seconds) to the problem's target."""
+    from ..sweeps.plan import plan_sweep
+    from ..sweeps.runner import run_batches
+    from ..tune.trials import ends_only
+
+    one = cfg if len(entries) == len(cfg.optimizers) else _alone(cfg, entries[0])
+    plan = plan_sweep(ends_only(one), [])  # several seeds: a seed axis (sweeps.plan.with_seed_axis)
+    problems = [b.problem.build() for b in plan.batches]
+    totals = [q.total_steps(b.config.steps, b.config.epochs) for q, b in zip(problems, plan.batches)]
+    results = run_batches(plan, problems, totals, None, p.target)
+    S = len(cfg.all_seeds)
+    seed = plan.index[-1] if S > 1 else np.zeros(plan.size, dtype=np.int64)  # the seed axis is the last
+    at = plan.entry * S + seed  # (R,) entry-major row of each member
+    n = len(entries) * S
+    out = SimpleNamespace(status=np.full(n, "not_run", dtype=object), final_loss=np.full(n, np.nan),
+                          best_loss=np.full(n, np.nan), diverged_at=np.full(n, -1, dtype=np.int64),
+                          steps_run=np.zeros(n, dtype=np.int64), reached_at=np.full(n, -1, dtype=np.int64),
+                          reached_time_s=np.full(n, np.nan), wall_time_s=sum(r.wall_time_s for r in results),
+                          interrupted=any(r.interrupted for r in results) or len(results) < len(plan.batches))
+    for r in results:
+        rows = at[r.members]
+        for name in ("status", "final_loss", "best_loss", "diverged_at", "steps_run", "reached_at", "reached_time_s"):
+            getattr(out, name)[rows] = getattr(r, name)
+    return out
+
+
+def _alone(cfg: Config, o) -> Config:
+    """The config of one entry with all its seeds (measure: time gives each optimizer its own stack)."""
+    data = member_config(cfg, o)
+    origin = cfg.origin
+    return validate(data, name=cfg.name, source=origin.source if origin else "suite",
+                    base_dir=origin.base_dir if origin else None,
+                    import_plugins=origin.import_plugins if origin else False)
 
 
 def _settings(o) -> str:

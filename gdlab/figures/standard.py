@@ -148,13 +148,16 @@ def draw_sweep_figures(o, idx: np.ndarray, history, *, fmt: str = "png") -> list
     idx (n_axes, R): each member's value index on each axis, -1 where the axis does not apply (an axis of one entry
     of a compare sweep). In a compare sweep each entry gets its own line, and the heat map is drawn for one entry.
     """
+    from ..outputs.repetitions import collapse_seeds
+
+    o, idx, history = collapse_seeds(o, idx, history)  # seeds are repetitions: each grid point's median
     from . import curves, heatmap, sweeps
 
     out = real_dir(o.run_dir / "plots")
     diverged = np.asarray(o.status == "diverged")
     unsettled = np.asarray(o.unsettled, dtype=bool)
     theory = getattr(o, "theory", None)
-    title = run_name(o.run_dir)
+    title = run_name(o.run_dir) + (f" (median over {o.repetitions} seeds)" if getattr(o, "repetitions", 0) else "")
     entries = np.array(list(getattr(o, "entries", ()) or ()), dtype=str)
     entry = getattr(o, "entry", None)
     written = []

@@ -152,11 +152,17 @@ def sweep_table(outcome, top: int = 10) -> Group:
     """The best members of a sweep, and how many completed, diverged or did not run."""
     import numpy as np
 
+    from .repetitions import collapse_seeds
+
+    every = outcome
+    outcome, _, _ = collapse_seeds(outcome, outcome.index, outcome.history)  # seeds: each grid point's median
+    seeds = getattr(outcome, "repetitions", 0)
     rank = np.where(outcome.status == "completed", outcome.final_loss, np.inf)
     rank = np.where(np.isfinite(rank), rank, np.inf)
     order = np.argsort(rank, kind="stable")[:top]
-    table = Table(title=f"sweep: {outcome.run_dir.name} (best {min(top, len(order))} of {len(outcome.labels):,})",
-                  title_justify="left", box=box.SIMPLE_HEAD)
+    what = f" by the median over {seeds} seeds" if seeds else ""
+    table = Table(title=f"sweep: {outcome.run_dir.name} (best {min(top, len(order))} of {len(outcome.labels):,}"
+                        f"{what})", title_justify="left", box=box.SIMPLE_HEAD)
     for col in ("member", "final loss", "best loss", "steps", "status"):
         table.add_column(col, justify="left" if col in ("member", "status") else "right")
     for i in order:
@@ -165,8 +171,8 @@ def sweep_table(outcome, top: int = 10) -> Group:
         status = Text(fate if d < 0 else f"diverged at {d}", style=STATUS_STYLE.get(fate, ""))
         table.add_row(Text(outcome.labels[i]), _num(float(outcome.final_loss[i])), _num(float(outcome.best_loss[i])),
                       str(outcome.steps_run[i]), status)
-    counts = fate_counts(outcome.status, outcome.unsettled)
-    failed = int(np.sum(outcome.status == "failed"))
+    counts = fate_counts(every.status, every.unsettled)  # every member, each seed counted
+    failed = int(np.sum(every.status == "failed"))
     if failed:
         counts["failed"] = failed
     line = Text("  ".join(f"{k}: {v:,}" for k, v in counts.items() if v or k in ("diverged", NOT_SETTLED)))

@@ -31,6 +31,9 @@ class BatchResult:
     wall_time_s: float
     interrupted: bool
     failures: dict[int, str] = field(default_factory=dict)  # local member -> why it failed (a plugin raised)
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)  # whole-data metrics at the end (datasets), (R_b,)
+    reached_at: np.ndarray | None = None  # (R_b,) updates until the run's target first held, -1 never (tune, bench)
+    reached_time_s: np.ndarray | None = None  # (R_b,) seconds into the batch's loop when it did
 
 
 def log_steps(total: int, log_every: int) -> list[int]:
@@ -39,21 +42,27 @@ def log_steps(total: int, log_every: int) -> list[int]:
     return steps + [total] if not steps or steps[-1] != total else steps
 
 
-def run_batch(batch: Batch, problem=None, progress: Callable[[int, int], None] | None = None) -> BatchResult:
-    """Run the batch's stack; `problem`: the batch's problem built already (else it is built here)."""
+def run_batch(batch: Batch, problem=None, progress: Callable[[int, int], None] | None = None,
+              target=None) -> BatchResult:
+    """Run the batch's stack; `problem`: the batch's problem built already (else it is built here); `target`: a
+    problems.targets.Target whose steps (and seconds) to reach the result records (tune, bench)."""
     c = batch.config
     problem = problem if problem is not None else batch.problem.build()
     total = problem.total_steps(c.steps, c.epochs)
     steps = log_steps(total, c.log_every)
     n = len(batch.members)
     sink = LossHistory(steps, n)
+    eval_every = None  # whole-data metrics along the way only where a target may need them (not for sweeps)
+    if target is not None and problem.kind == "dataset":
+        eval_every = c.eval_every or problem.default_eval_every(total)
     result = run_stack(problem, list(batch.groups), steps=c.steps, epochs=c.epochs,
                        schedule=make_schedule(*c.schedule), dtype=c.dtype, log_every=c.log_every, sink=sink,
-                       progress=progress)
+                       progress=progress, target=target, eval_every=eval_every)
     return BatchResult(batch.number, batch.members, np.asarray(result.status, dtype=object), result.final_loss,
                        result.best_loss, result.diverged_at, result.steps_run, np.asarray(steps, dtype=np.int64),
                        sink.loss, result.total_steps, result.wall_time_s, result.interrupted,
-                       dict(getattr(result, "failures", {}) or {}))
+                       dict(getattr(result, "failures", {}) or {}), dict(result.final_metrics), result.reached_at,
+                       result.reached_time_s)
 
 
 class LossHistory:

@@ -20,6 +20,7 @@ into one stack per combination of values.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +40,7 @@ class ProblemPlan:
     """How a stack's problem is built: the spec, plus per-member toy parameters and start points."""
 
     spec: ProblemSpec
-    seed: int
+    seed: int | np.ndarray  # one seed, or each member's (R_b,) when seed is a repetition axis (one stack)
     dtype: str
     predict: tuple = ()
     params: dict = field(default_factory=dict)  # toy objective parameters swept per member: {name: (R_b,)}
@@ -88,7 +89,11 @@ class SweepPlan:
 
 
 def plan_sweep(cfg: Config, axes: list[Axis]) -> SweepPlan:
-    """The members of the sweep of `cfg` over `axes` and the batches that run them; ConfigError for a bad grid."""
+    """The members of the sweep of `cfg` over `axes` and the batches that run them; ConfigError for a bad grid.
+
+    The config's `seeds:` (or --seeds) is one more axis, `seed`, unless the grid sweeps seed itself.
+    """
+    cfg, axes = with_seed_axis(cfg, axes)
     members = expand_members(cfg, axes)
     vector = [_vectorizable(a, members, j) for j, a in enumerate(members.axes)]
     while True:  # a candidate found not to be a float in some variant (a plugin's integer) becomes structural
@@ -107,6 +112,21 @@ def plan_sweep(cfg: Config, axes: list[Axis]) -> SweepPlan:
 # ----------------------------------------------------------------------------------------------------- axes
 
 
+def with_seed_axis(cfg: Config, axes: list[Axis]) -> tuple[Config, list[Axis]]:
+    """(config, axes): when the config runs several seeds and no axis sweeps `seed`, a last axis over them; the
+    seed axis (given or added) takes the place of the config's `seeds:` (each member runs one seed)."""
+    has_axis = any(a.path == ("seed",) for a in axes)
+    if len(cfg.all_seeds) > 1 and not has_axis:
+        axes = [*axes, Axis(("seed",), tuple(cfg.all_seeds))]
+        has_axis = True
+    given = cfg.origin.given if cfg.origin is not None else {}
+    if has_axis and (cfg.seeds or "seeds" in given):
+        origin = None if cfg.origin is None else \
+            dataclasses.replace(cfg.origin, given={k: v for k, v in given.items() if k != "seeds"})
+        cfg = dataclasses.replace(cfg, seeds=(), origin=origin)
+    return cfg, list(axes)
+
+
 def _vectorizable(axis: Axis, members: Members, j: int) -> bool:
     """Whether axis j could vary inside one loop, from its key alone (checked against each variant later)."""
     if not axis.numeric:
@@ -120,6 +140,8 @@ def _vectorizable(axis: Axis, members: Members, j: int) -> bool:
     if kind == "schedule":
         return len(axis.path) == 2 and axis.path[1] != "name"
     p = axis.path
+    if p == ("seed",):  # repetitions: one random stream per distinct seed inside the stack (problems.seeds)
+        return all(isinstance(v, int) for v in axis.values)
     return p[:2] in (("problem", "params"), ("problem", "init")) and len(p) == 3
 
 
@@ -223,9 +245,12 @@ def _group_spec(local: np.ndarray, rows: np.ndarray, variant_of: np.ndarray, vs:
 def _problem_plan(config: Config, rows: np.ndarray, members: Members, vector: list[bool]) -> ProblemPlan:
     """The stack's problem; swept toy parameters and start coordinates become per-member arrays."""
     spec = config.problem
-    params, init = {}, None
+    params, init, seed = {}, None, config.seed
     for j, axis in enumerate(members.axes):
         if not vector[j] or members.kinds[j] != "problem":
+            continue
+        if axis.path == ("seed",):
+            seed = np.asarray(axis.values, dtype=np.int64)[members.index[j, rows]]  # (R_b,)
             continue
         values = np.asarray(axis.values, dtype=float)[members.index[j, rows]]
         if axis.path[1] == "params":
@@ -236,13 +261,15 @@ def _problem_plan(config: Config, rows: np.ndarray, members: Members, vector: li
             if axis.path[2] >= init.shape[1]:
                 raise ConfigError(f"--grid {axis.key}: the start point has only {init.shape[1]} coordinates")
             init[:, axis.path[2]] = values
-    return ProblemPlan(spec, config.seed, config.dtype, config.predict, params, init)
+    return ProblemPlan(spec, seed, config.dtype, config.predict, params, init)
 
 
 def _written_config(cfg: Config, members: Members) -> dict:
     """The sweep directory's config.yaml: the resolved config (one optimizer or the entries) and the grid."""
     data = copy.deepcopy(cfg.resolved)
     data.pop("sweep", None)
+    if any(a.path == ("seed",) for a in members.axes):
+        data.pop("seeds", None)  # the seed axis holds them
     if not members.entry_labels:
         entry = data.pop("optimizers")[0]
         entry.pop("label", None)

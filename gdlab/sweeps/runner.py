@@ -17,6 +17,7 @@ from ..config.grid import grid_axes
 from ..errors import OutputError
 from ..optim.plugins import probe
 from ..plugins import PluginRef
+from ..outputs.repetitions import collapse_seeds, write_sweep_aggregate
 from ..outputs.rundir import create_run_dir, write_json, write_yaml
 from ..outputs.verdicts import fate_counts, not_settled
 from ..problems.stability import sweep_theory
@@ -30,10 +31,13 @@ __all__ = ["SweepOutcome", "run_sweep", "STATUS_NOT_RUN"]
 
 def run_sweep(config: str | Path | Config, grid: list[str] = (), *, overrides: list[str] = (),
               out: str | Path | None = "runs", progress: Callable[[int, int], None] | None = None,
-              plots: bool = True, fmt: str = "png") -> SweepOutcome:
+              plots: bool = True, fmt: str = "png", seeds: int | None = None) -> SweepOutcome:
     """Run the grid of `config` (its `sweep:` mapping, then the `--grid` options) and write its directory under
-    `out` (out=None: nothing is written; the outcome and its `history` stay in memory)."""
-    cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True)
+    `out` (out=None: nothing is written; the outcome and its `history` stay in memory).
+
+    seeds: run every grid point with that many seeds (a `seed` axis in the same stack, summarised per point).
+    """
+    cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True, seeds=seeds)
     plan = plan_sweep(cfg, grid_axes(cfg.sweep, list(grid)))
     problems = [b.problem.build() for b in plan.batches]  # before any directory exists: missing data leaves nothing
     for batch, problem in zip(plan.batches, problems):
@@ -52,6 +56,7 @@ def run_sweep(config: str | Path | Config, grid: list[str] = (), *, overrides: l
         from ..outputs.sweep_dir import write_sweep_files  # formatting only once the numbers exist
 
         write_sweep_files(outcome, history)
+        write_sweep_aggregate(outcome)  # with a seed axis: statistics over the seeds of each grid point
         write_json(run_dir / "summary.json", _summary(outcome, cfg, plan))
     outcome.interrupted = outcome.interrupted or signals.pending()
     if plots:
@@ -86,15 +91,16 @@ def _first(value):
 
 
 def run_batches(plan: SweepPlan, problems: list, totals: list[int],
-                progress: Callable[[int, int], None] | None) -> list[BatchResult]:
-    """The batches one after the other in this process; an interrupt keeps what ran and skips the rest."""
+                progress: Callable[[int, int], None] | None, target=None) -> list[BatchResult]:
+    """The batches one after the other in this process; an interrupt keeps what ran and skips the rest.
+    target: steps to it recorded per member (tune, bench)."""
     results, done, grand = [], 0, sum(totals)
     for batch, problem, total in zip(plan.batches, problems, totals):
         if signals.pending():  # a signal held back between two batches: the rest is not run
             break
         report = None if progress is None else (lambda d, t, o=done: progress(o + d, grand))
         with signals.allowed():
-            result = run_batch(batch, problem, report)
+            result = run_batch(batch, problem, report, target)
         results.append(result)
         done += total
         if result.interrupted:
@@ -124,14 +130,16 @@ def _summary(o: SweepOutcome, cfg: Config, plan: SweepPlan) -> dict:
     counts = fate_counts(o.status, o.unsettled)
     if o.failures:
         counts[STATUS_FAILED] = int(np.sum(o.status == STATUS_FAILED))
-    finite = np.where(np.isfinite(o.final_loss) & (o.status == "completed"), o.final_loss, np.inf)
+    c, _, _ = collapse_seeds(o, o.index, o.history)  # seeds are repetitions: the best grid point by its median
+    finite = np.where(np.isfinite(c.final_loss) & (c.status == "completed"), c.final_loss, np.inf)
     best = int(np.argmin(finite)) if np.isfinite(finite).any() else None
     summary = {
         "status": "interrupted" if o.interrupted else "completed",
         "members": len(o.labels),
         "counts": counts,
-        "best_member": None if best is None else o.labels[best],
-        "best_final_loss": None if best is None else float(o.final_loss[best]),
+        "best_member": None if best is None else c.labels[best],
+        "best_final_loss": None if best is None else float(c.final_loss[best]),
+        **({"repetitions": c.repetitions, "best_is": "median over seeds"} if c is not o else {}),
         "grid": {a.key: len(a.values) for a in o.axes},
         "stability_theory": o.theory,
         "stacks": len(plan.batches),

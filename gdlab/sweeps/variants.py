@@ -173,6 +173,8 @@ def is_vector_in(v: Variant, members: Members, j: int) -> bool:
         value = c.member_schedule(c.optimizers[0])[1].get(key)
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     p = members.axes[j].path
+    if p == ("seed",):  # a repetition axis: every problem takes one seed per member
+        return True
     if c.problem.kind != "objective":
         return False
     if p[1] == "params":

@@ -37,6 +37,11 @@ class TuneOutcome:
     output_error: str | None = None
 
     @property
+    def members(self) -> list:
+        """The final compare's members (what the command line reports failures of)."""
+        return self.compare.members if self.compare is not None else []
+
+    @property
     def warnings(self) -> list[str]:
         return self.trials.warnings + (self.compare.warnings if self.compare else [])
 

@@ -1,14 +1,17 @@
 """The trials of a tuning: every optimizer entry × its search space × the trial seeds, as ONE vectorized stack.
 
-Rows are entry-major, then trial (the space's product, last key fastest), then seed (fastest): row
-(offset_m + t)·S + s. Entries are separate engine groups with their searched hyperparameters as per-row arrays,
-so a trial's numbers equal that setting run alone with that seed (the lockstep invariant).
+The trials are a sweep plan (gdlab.sweeps): each entry's searched keys are axes of that entry only, the trial seeds
+a seed axis, so they run as a sweep's batches do (in this process, or by an executor) and a trial's numbers equal
+that setting run alone with that seed (the lockstep invariant). Rows here are entry-major, then trial (the space's
+product, last key fastest), then seed (fastest): row (offset_m + t)·S + s.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -16,8 +19,6 @@ import numpy as np
 from ..config import Config, validate
 from ..config.checker import Checker
 from ..config.tuning import TuneSpec, tune_spec
-from ..engine import GroupSpec, make_schedule, run_stack
-from ..problems.build import build_problem
 from .select import Choice, choose, criterion_of, over_seeds
 
 
@@ -78,50 +79,82 @@ def plan_trials(cfg: Config, spec: TuneSpec | None = None) -> TrialPlan:
     return TrialPlan(cfg, spec, np.asarray(entry, dtype=np.int64), settings, spec.seeds)
 
 
-def groups_of(plan: TrialPlan) -> list[GroupSpec]:
-    """One engine group per entry: its rows, its fixed hyperparameters and its searched ones as (G,) arrays."""
+def sweep_plan(plan: TrialPlan):
+    """The trials as a sweep plan (gdlab.sweeps.plan): each entry's searched keys as axes of that entry only, the
+    trial seeds as a seed axis; all in one stack. Only the start and the end are logged (log_every beyond the run).
+    Batches of this plan run anywhere a sweep's do (executors, resume)."""
+    from ..config.grid import Axis
+    from ..sweeps.plan import plan_sweep
+
+    cfg = plan.config
+    one = len(cfg.optimizers) == 1
+    axes = [Axis(("optimizer", key) if one else ("optimizers", m, key), tuple(values))
+            for m, space in enumerate(plan.spec.spaces) for key, values in space.items()]
+    axes.append(Axis(("seed",), tuple(plan.seeds)))
+    return plan_sweep(ends_only(cfg, drop_seeds=True), axes)  # the config's seeds are the reruns'
+
+
+END_ONLY = 2**62  # a log_every longer than any run: the loss is logged at the start and at the end
+
+
+def ends_only(cfg: Config, drop_seeds: bool = False) -> Config:
+    """`cfg` logging the loss at the start and the end only (and without its `seeds:` when drop_seeds)."""
+    given = dict(cfg.origin.given) if cfg.origin is not None else {}
+    given["log_every"] = END_ONLY
+    if drop_seeds:
+        given.pop("seeds", None)
+    origin = None if cfg.origin is None else dataclasses.replace(cfg.origin, given=given)
+    return dataclasses.replace(cfg, log_every=END_ONLY, origin=origin, **({"seeds": ()} if drop_seeds else {}))
+
+
+def trial_rows(plan: TrialPlan, sweep) -> np.ndarray:
+    """(R,) the trial row (t·S + s, entry-major as TrialPlan) of each member of the sweep plan."""
     S = len(plan.seeds)
-    groups = []
-    for m, o in enumerate(plan.config.optimizers):
-        trials = np.flatnonzero(plan.entry == m)
-        rows = (trials[:, None] * S + np.arange(S)[None, :]).reshape(-1)
-        hp = dict(o.hparams)
-        for key in plan.spec.spaces[m]:
-            hp[key] = np.repeat([plan.settings[t][key] for t in trials], S).astype(float)
-        groups.append(GroupSpec(o.optimizer, rows, hp, o.schedule))  # a plugin, an entry's own schedule
-    return groups
+    offsets = np.concatenate([[0], np.cumsum([np.sum(plan.entry == m) for m in range(len(plan.spec.spaces))])])
+    rows = np.empty(sweep.size, dtype=np.int64)
+    axis = 0
+    seed_axis = len(sweep.axes) - 1
+    for m, space in enumerate(plan.spec.spaces):
+        mine = np.flatnonzero(sweep.entry == m)
+        sizes = [len(v) for v in space.values()]
+        local = np.ravel_multi_index(sweep.index[axis:axis + len(space), mine], sizes) if space else 0
+        rows[mine] = (offsets[m] + local) * S + sweep.index[seed_axis, mine]
+        axis += len(space)
+    return rows
 
 
 def run_trials(plan: TrialPlan, progress: Callable[[int, int], None] | None = None):
-    """The engine's result for every row of the plan (one stack), with steps to the tuning target if any."""
-    cfg = plan.config
-    seeds = np.tile(np.asarray(plan.seeds), len(plan.entry))  # (R,) seed of each row
-    problem = build_problem(cfg.problem, seed=cfg.seed if len(plan.seeds) == 1 and plan.seeds[0] == cfg.seed
-                            else seeds, dtype=cfg.dtype)
-    total = problem.total_steps(cfg.steps, cfg.epochs)
-    eval_every = cfg.eval_every or (problem.default_eval_every(total) if problem.kind == "dataset" else None)
-    start = _StartLoss()
-    result = run_stack(problem, groups_of(plan), steps=cfg.steps, epochs=cfg.epochs,
-                       schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, log_every=max(1, total),
-                       eval_every=eval_every, progress=progress, target=plan.spec.target, sink=start)
-    result.extra["start_loss"] = start.loss
-    return result
+    """Every trial's result, in TrialPlan's row order: final and best loss, status, divergence, the start loss,
+    whole-data metrics at the end and the steps to the tuning target. Run as the batches of a sweep plan."""
+    from ..sweeps.runner import run_batches
+
+    sweep = sweep_plan(plan)
+    problems = [b.problem.build() for b in sweep.batches]
+    totals = [p.total_steps(b.config.steps, b.config.epochs) for p, b in zip(problems, sweep.batches)]
+    results = run_batches(sweep, problems, totals, progress, plan.spec.target)
+    return gathered(plan, trial_rows(plan, sweep), results, len(sweep.batches))
 
 
-class _StartLoss:
-    """A sink that keeps only the loss at the start (step 0) of every row: trials ending above it blew up."""
-
-    step_columns = ("loss",)
-
-    def __init__(self):
-        self.loss = None
-
-    def log(self, step, epoch, values, rows):
-        if step == 0 and "loss" in values and self.loss is None:
-            self.loss = np.array(values["loss"], dtype=np.float64)
-
-    def path(self, step, params, rows):
-        pass
+def gathered(plan: TrialPlan, rows: np.ndarray, results: list, n_batches: int) -> SimpleNamespace:
+    """The batches' results put in trial-row order; members of batches that did not run are "not_run"."""
+    n = plan.rows
+    out = SimpleNamespace(status=np.full(n, "not_run", dtype=object), final_loss=np.full(n, np.nan),
+                          best_loss=np.full(n, np.nan), diverged_at=np.full(n, -1, dtype=np.int64),
+                          reached_at=np.full(n, -1, dtype=np.int64), final_metrics={}, extra={},
+                          wall_time_s=sum(r.wall_time_s for r in results),
+                          interrupted=any(r.interrupted for r in results) or len(results) < n_batches)
+    start = np.full(n, np.nan)
+    for r in results:
+        at = rows[r.members]
+        out.status[at], out.final_loss[at], out.best_loss[at] = r.status, r.final_loss, r.best_loss
+        out.diverged_at[at] = r.diverged_at
+        if r.reached_at is not None:
+            out.reached_at[at] = r.reached_at
+        for k, v in r.metrics.items():
+            out.final_metrics.setdefault(k, np.full(n, np.nan))[at] = v
+        start[at] = r.loss[0]  # step 0: the start
+    out.extra["start_loss"] = start
+    return out
 
 
 def choose_all(plan: TrialPlan, result) -> Trials:
