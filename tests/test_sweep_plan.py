@@ -74,7 +74,9 @@ def test_a_compare_sweep_is_one_stack_and_a_structural_optimizer_axis_makes_grou
     plan = plan_of(write_config(bowl_config()), ["optimizer.name=sgd,adam,nadam", "optimizer.lr=0.1,0.2"])
     assert len(plan.batches) == 1 and [g.optimizer for g in plan.batches[0].groups] == ["sgd", "adam", "nadam"]
     plan = plan_of(write_config(bowl_config()), ["seed=0,1", "optimizer.lr=0.1,0.2"])
-    assert len(plan.batches) == 2  # the seed is the problem's: its own stack
+    # the seed is a vectorized axis (issue 10): one stack, one random stream per distinct seed
+    assert len(plan.batches) == 1
+    np.testing.assert_array_equal(plan.batches[0].problem.seed, [0, 0, 1, 1])
 
 
 def test_sweeping_the_optimizer_name_keeps_the_settings_that_apply_and_says_what_it_drops(tmp_path, write_config):
@@ -165,8 +167,8 @@ def test_optimizers_flag_with_set_applies_the_value_to_every_selected_optimizer(
 
 
 def test_batches_run_in_any_order_and_assemble_in_grid_order(write_config):
-    plan = plan_of(write_config(bowl_config(steps=8)), ["seed=0,1,2", "optimizer.lr=0.1,0.3"],
-                   ["problem.noise=0.5"])
+    plan = plan_of(write_config(bowl_config(steps=8)), ["steps=6,7,8", "optimizer.lr=0.1,0.3"],
+                   ["problem.noise=0.5"])  # steps is structural: a stack per value
     results = [run_batch(b) for b in reversed(plan.batches)]
     outcome, history = assemble(plan, results)
     forward, _ = assemble(plan, [run_batch(b) for b in plan.batches])
