@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gdlab.problems.datasets.batching import BatchPlan, split_validation
+from gdlab.problems.datasets.batching import BatchPlan, held_out, split_validation
 from gdlab.errors import ConfigError
 
 
@@ -136,3 +136,38 @@ def test_split_validation():
             split_validation(10, bad, np.random.default_rng(0))
     with pytest.raises(ConfigError, match="no training rows"):
         split_validation(1, 0.5, np.random.default_rng(0))
+
+
+def test_held_out_head_or_tail_in_data_order_without_random_draws():
+    rng = np.random.default_rng(0)
+    before = rng.bit_generator.state
+    train, val = split_validation(10, {"last": 3}, rng)
+    assert train.tolist() == list(range(7)) and val.tolist() == [7, 8, 9]
+    train, val = split_validation(10, {"first": 0.2}, rng)
+    assert train.tolist() == list(range(2, 10)) and val.tolist() == [0, 1]
+    assert split_validation(10, {"last": 0.01}, rng)[1].tolist() == [9]  # a fraction holds out at least one row
+    assert split_validation(10_000, {"last": 2000}, rng)[1].tolist() == list(range(8000, 10_000))
+    assert rng.bit_generator.state == before  # a fixed split draws nothing
+    with pytest.raises(ConfigError, match=r"validation.last: 10 of 10 rows leaves no training rows"):
+        split_validation(10, {"last": 10}, rng)
+    with pytest.raises(ConfigError, match="validation.first"):
+        split_validation(1, {"first": 0.5}, rng)
+
+
+@pytest.mark.parametrize("bad, needles", [
+    ({"lsat": 2000}, ["validation:", "did you mean 'last'", "{first: 0.2}"]),
+    ({"first": 1, "last": 1}, ["validation:", "one key"]),
+    ({}, ["validation:", "one key"]),
+    ({"last": 0}, ["validation.last", "whole number of rows >= 1", "got 0"]),
+    ({"last": 1.0}, ["validation.last", "fraction in (0, 1)", "got 1.0"]),
+    ({"first": 2000.0}, ["validation.first", "2000.0"]),
+    ({"first": True}, ["validation.first", "True"]),
+    ({"first": "20%"}, ["validation.first", "'20%'"]),
+    ([0.2], ["validation:", "[0.2]"]),
+])
+def test_held_out_names_the_key_and_what_is_accepted(bad, needles):
+    with pytest.raises(ConfigError) as err:
+        held_out(bad)
+    for needle in needles:
+        assert needle in str(err.value), str(err.value)
+    assert held_out({"last": 2000}) == {"last": 2000} and held_out(0.2) == 0.2 and held_out(0) == 0.0

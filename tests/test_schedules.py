@@ -24,6 +24,8 @@ def test_registered_schedules_and_defaults():
         "exponential": {"gamma": 0.95},
         "cosine": {"T_max": None, "min_factor": 0.0},
         "inverse_time": {"rate": 0.1, "power": 1.0},
+        "exp_decay": {"lam": 0.1, "t0": 1},
+        "polynomial": {"alpha": 0.5, "beta": 0.1, "t0": 1},
         "warmup_cosine": {"warmup_steps": 10, "min_factor": 0.0},
     }
     assert all(SCHEDULES.summary(n) and "\n" not in SCHEDULES.summary(n) for n in SCHEDULES)
@@ -57,6 +59,28 @@ def test_inverse_time():
     assert values("inverse_time", [0, 10, 30]) == pytest.approx([1, 0.5, 0.25], rel=1e-15)
 
 
+def d2l_lr_calls(lr_function: str, steps: int, t: int = 1, lam: float = 0.1, beta: float = 0.1, alpha: float = 0.5):
+    """What d2l 12.4's exponential_lr / polynomial_lr return on their first `steps` calls: a global counter t,
+    set to 1 before training and incremented before each use."""
+    out = []
+    for _ in range(steps):
+        t += 1
+        out.append(math.exp(-lam * t) if lr_function == "exponential" else (1 + beta * t) ** (-alpha))
+    return out
+
+
+def test_d2l_counter_schedules_are_d2ls_lr_functions_exactly():
+    assert values("exp_decay", range(1000), total=1000) == d2l_lr_calls("exponential", 1000)
+    assert values("polynomial", range(50), total=50) == d2l_lr_calls("polynomial", 50)
+    assert values("exp_decay", [0], lam=0.1, t0=1) == [math.exp(-0.2)]  # the first update already has t = 2
+    assert values("polynomial", [0, 8], alpha=1.0, beta=0.5, t0=0) == [(1 + 0.5) ** -1, (1 + 0.5 * 9) ** -1]
+    got = values("exp_decay", range(20), total=20, lam=0.3, t0=5)
+    assert got == d2l_lr_calls("exponential", 20, t=5, lam=0.3)
+    # the old way needed hand-mapped constants: lr·e^(−0.2) and gamma e^(−0.1) for the same numbers, to rounding
+    mapped = [math.exp(-0.2) * f for f in values("exponential", range(50), gamma=math.exp(-0.1))]
+    np.testing.assert_allclose(mapped, d2l_lr_calls("exponential", 50), rtol=1e-13)
+
+
 def test_warmup_cosine():
     # warm-up 4: (k+1)/4 for k = 0..3; then cosine over the remaining 12 − 4 = 8 updates: k = 4 → 1, k = 8 → ½
     got = values("warmup_cosine", range(12), total=12, warmup_steps=4)
@@ -79,6 +103,8 @@ MEMBERS = {
     "exponential": {"gamma": [0.95, 0.5, 0.99, 1.0, 0.7]},
     "cosine": {"T_max": [10, 30, 7, 25, 1], "min_factor": [0.0, 0.1, 0.5, 1.0, 0.01]},
     "inverse_time": {"rate": [0.1, 0.0, 1.0, 0.05, 3.0], "power": [1.0, 0.5, 2.0, 0.0, 0.25]},
+    "exp_decay": {"lam": [0.1, 0.0, 0.5, 0.01, 2.0], "t0": [1, 0, 10, 3, 1]},
+    "polynomial": {"alpha": [0.5, 1.0, 0.0, 2.0, 0.25], "beta": [0.1, 0.0, 1.0, 0.05, 3.0], "t0": [1, 0, 7, 1, 2]},
     "warmup_cosine": {"warmup_steps": [10, 0, 3, 30, 1], "min_factor": [0.0, 0.1, 0.5, 1.0, 0.01]},
 }
 
@@ -136,6 +162,8 @@ def test_defaults_pass_check_schedule(name):
     ("inverse_time", "rate", -0.1, ">= 0"), ("inverse_time", "power", -1.0, ">= 0"),
     ("warmup_cosine", "warmup_steps", -1, "integer >= 0"), ("warmup_cosine", "warmup_steps", 2.5, "integer >= 0"),
     ("warmup_cosine", "min_factor", -0.1, "[0, 1]"),
+    ("exp_decay", "lam", -0.1, ">= 0"), ("exp_decay", "t0", -1, "integer >= 0"), ("exp_decay", "t0", 1.5, "integer"),
+    ("polynomial", "alpha", -0.5, ">= 0"), ("polynomial", "beta", -1.0, ">= 0"), ("polynomial", "t0", -2, ">= 0"),
 ])
 def test_check_schedule_names_the_key_and_the_accepted_range(name, key, value, accepted):
     problems = check_schedule(name, {**SCHEDULES.defaults(name), key: value})

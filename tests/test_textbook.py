@@ -30,7 +30,7 @@ def gdlab_paths(config, overrides=()) -> dict[str, np.ndarray]:
     problem = build_problem(cfg.problem, seed=cfg.seed, dtype=cfg.dtype)
     sink = MemorySink()
     run_stack(problem, [Member(o.label, o.name, o.hparams) for o in cfg.optimizers], steps=cfg.steps,
-              schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, path_every=1, sink=sink)
+              epochs=cfg.epochs, schedule=make_schedule(*cfg.schedule), dtype=cfg.dtype, path_every=1, sink=sink)
     return {o.label: sink.trajectory(i) for i, o in enumerate(cfg.optimizers)}
 
 
@@ -77,7 +77,27 @@ def d2l_rmsprop_2d(eta, gamma):
     return rmsprop_2d
 
 
+def d2l_gd_2d(eta):
+    def gd_2d(x1, x2, s1, s2):  # d2l 12.3
+        return (x1 - eta * 0.2 * x1, x2 - eta * 4 * x2, 0, 0)
+
+    return gd_2d
+
+
+def d2l_momentum_2d(eta, beta):
+    def momentum_2d(x1, x2, v1, v2):  # d2l 12.6
+        v1 = beta * v1 + 0.2 * x1
+        v2 = beta * v2 + 4 * x2
+        return x1 - eta * v1, x2 - eta * v2, v1, v2
+
+    return momentum_2d
+
+
 @pytest.mark.parametrize("config, book", [
+    ("d2l-gd.yaml", d2l_gd_2d(0.4)),
+    ("d2l-gd-lr0.6.yaml", d2l_gd_2d(0.6)),
+    ("d2l-momentum.yaml", d2l_momentum_2d(0.4, 0.5)),
+    ("d2l-momentum-lr0.6.yaml", d2l_momentum_2d(0.6, 0.5)),
     ("d2l-adagrad.yaml", d2l_adagrad_2d(0.4)),
     ("d2l-adagrad-lr2.yaml", d2l_adagrad_2d(2)),
     ("d2l-rmsprop.yaml", d2l_rmsprop_2d(0.4, 0.9)),
@@ -279,6 +299,9 @@ def test_variant_eps_is_the_books_unless_the_config_gives_one(write_config):
                                                "accepted: torch, dlfs"]),
     ({"name": "adadelta", "variant": "d2l"}, ["optimizer.variant", "no textbook variants", "eps: 1.0e-5"]),
     ({"name": "adam", "variant": 3}, ["optimizer.variant", "unknown variant 3", "accepted: torch, dlfs"]),
+    ({"name": "adagrad", "variant": ["d2l"]}, ["optimizer.variant", "unknown variant ['d2l']"]),
+    ({"name": "adadelta", "variant": {"d2l": 1}}, ["optimizer.variant", "no textbook variants"]),
+    ({"name": "sgd", "variant": None}, ["optimizer.variant", "unknown variant null", "accepted: torch, dlfs"]),
     ({"name": "rmsprop", "variant": "d2l", "centered": True}, ["optimizer.centered", "must be false", "d2l"]),
     ({"name": "momentum", "variant": "dlfs", "dampening": 0.1}, ["optimizer.dampening", "must be 0", "DLFS"]),
     ({"name": "adam", "variant": "dlfs", "amsgrad": True}, ["optimizer.amsgrad", "must be false"]),
@@ -317,3 +340,89 @@ def test_a_sweep_over_variant_runs_each_variant_with_its_own_eps(tmp_path):
     assert out.labels == ["adagrad[variant=torch]", "adagrad[variant=d2l]", "adagrad[variant=dlfs]"]
     np.testing.assert_allclose(out.final_loss, expected, rtol=1e-15)
     assert len(set(out.final_loss.tolist())) == 3
+
+
+# ----------------------------------------------------------------------------- d2l 12.4: noisy SGD and its schedules
+
+
+def d2l_noisy_sgd_path(lr_function, steps: int, noise: np.ndarray) -> np.ndarray:
+    """d2l 12.4's sgd() on f = x1² + 2·x2² from (−5, −2) with eta 0.1, the gradient plus the given noise (steps, 2)."""
+    eta, x1, x2, path = 0.1, -5.0, -2.0, [(-5.0, -2.0)]
+    for k in range(steps):
+        g1, g2 = 2 * x1, 4 * x2
+        g1 += noise[k, 0]
+        g2 += noise[k, 1]
+        eta_t = eta * lr_function()
+        x1, x2 = x1 - eta_t * g1, x2 - eta_t * g2
+        path.append((x1, x2))
+    return np.array(path)
+
+
+def d2l_lr_function(kind: str):
+    """d2l's constant_lr, exponential_lr and polynomial_lr with their global counter t = 1, incremented before use."""
+    t = 1
+
+    def lr():
+        nonlocal t
+        if kind == "constant":
+            return 1
+        t += 1
+        return math.exp(-0.1 * t) if kind == "exponential" else (1 + 0.1 * t) ** (-0.5)
+
+    return lr
+
+
+@pytest.mark.parametrize("kind, steps", [("constant", 50), ("exponential", 1000), ("polynomial", 50)])
+def test_d2l_noisy_sgd_configs_follow_d2ls_formula_given_the_same_noise(kind, steps):
+    """Bit for bit given the same draws. d2l draws its noise with torch, so its own runs agree only in
+    distribution (tests/fidelity/in_distribution.py); gdlab draws one N(0, 1) pair per step from the seed's
+    Generator, shared by every member of a stack."""
+    config = CONFIGS / f"d2l-sgd-{kind}.yaml"
+    cfg = load_config(config)
+    noise = np.random.default_rng(cfg.seed).standard_normal((steps, 2))  # one row per step, in draw order
+    ours = only_path(config)
+    assert cfg.steps == steps and ours.shape == (steps + 1, 2)
+    np.testing.assert_allclose(ours, d2l_noisy_sgd_path(d2l_lr_function(kind), steps, noise), rtol=0, atol=TOL)
+
+
+# ---------------------------------------------------------------------------------------------- the gaps figure
+
+
+def test_variants_compare_draws_how_far_apart_its_overlapping_paths_are(tmp_path):
+    from gdlab.figures import path_gaps
+    from gdlab.figures.standard import draw_figures
+    from gdlab.outputs.series import Series
+    from gdlab.problems.build import landscape
+
+    paths = gdlab_paths(CONFIGS / "variants-adagrad.yaml")
+    series = [Series(label, np.arange(21), np.zeros(21), path=p) for label, p in paths.items()]
+    land = landscape(load_config(CONFIGS / "variants-adagrad.yaml").problem)
+    written = draw_figures(series, land, tmp_path, grid=True, kind="trajectory")  # as a compare draws them
+    assert tmp_path / "path_distance.png" in written and (tmp_path / "path_distance.png").stat().st_size > 20_000
+    gaps = path_gaps.distances(series)  # from PyTorch's path, the first member's
+    np.testing.assert_allclose(gaps[0], np.linalg.norm(paths["d2l"] - paths["PyTorch"], axis=1), rtol=1e-15)
+    assert 3e-7 < gaps[0, -1] < 5e-7 and 5e-8 < gaps[1, -1] < 2e-7  # d2l ends 4e-7 away, DLFS 1e-7
+    assert path_gaps.paths_overlap(series, land)
+    apart = [Series(label, np.arange(31), np.zeros(31), path=p) for label, p in
+             gdlab_paths(CONFIGS / "dlfs-compare.yaml").items()]
+    assert not path_gaps.paths_overlap(apart, land)  # distinct optimizers: the overlay shows them already
+
+
+def test_full_batch_gd_on_airfoil_follows_d2ls_update_from_the_same_weights():
+    """d2l 12.5's train_sgd(1, 1500, 10) is deterministic once the initial weights are drawn: from gdlab's draw,
+    d2l's update w ← w − lr·Xᵀ(Xw + b − y)/n, b ← b − lr·mean(Xw + b − y), written out here in float64, gives
+    gdlab's float32 path to float32 rounding."""
+    from gdlab.problems.datasets.airfoil import read_table, standardize
+
+    config = CONFIGS / "airfoil-sgd-batch1500.yaml"
+    cfg = load_config(config)
+    ours = only_path(config).astype(float)  # (11, 6): five weights, then the bias
+    data = standardize(read_table())[:1500].astype(float)
+    X, y = data[:, :-1], data[:, -1]
+    w, b, theirs = ours[0, :5].copy(), ours[0, 5], [ours[0]]
+    for _ in range(10):
+        err = X @ w + b - y  # d2l's squared_loss ½(ŷ − y)², averaged over the batch of 1500
+        w, b = w - 1.0 * X.T @ err / 1500, b - 1.0 * err.mean()
+        theirs.append(np.append(w, b))
+    assert cfg.epochs == 10 and ours.shape == (11, 6) and ours[0, 5] == 0.0
+    np.testing.assert_allclose(ours, np.array(theirs), rtol=0, atol=1e-6)

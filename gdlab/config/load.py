@@ -217,7 +217,7 @@ def _toy_problem(c: Checker, raw: dict) -> ProblemSpec:
 def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
     """A dataset + model + loss, checked without reading any data (sizes are checked when the data is loaded)."""
     from ..problems.datasets import DATASET_TASKS, DATASETS, NOT_PARAMS
-    from ..problems.datasets.batching import SAMPLINGS
+    from ..problems.datasets.batching import SAMPLINGS, held_out
     from ..problems.losses import DEFAULT_LOSS, LOSSES, check_task
     from ..problems.models import MODEL_TASKS, MODELS
 
@@ -278,9 +278,11 @@ def _data_problem(c: Checker, raw: dict) -> ProblemSpec:
     if "split" in raw and "split" not in signature_defaults(factory):
         raise c.fail(p + ("split",), f"dataset {name!r} has no splits (only mnist has train | test)")
     split = c.choice(raw.get("split", "train"), p + ("split",), ("train", "test"))
-    validation = c.number(raw.get("validation", 0.0), p + ("validation",))
-    if not 0 <= validation < 1:
-        raise c.fail(p + ("validation",), f"must be in [0, 1) (the held-out fraction), got {validation:g}")
+    try:  # a random fraction, or a fixed head or tail: {first: 0.2}, {last: 2000}
+        validation = held_out(raw.get("validation", 0.0))
+    except ConfigError as exc:
+        key, _, message = str(exc).partition(": ")
+        raise c.fail(p + tuple(key.split(".")), message) from None
     return ProblemSpec("dataset", name, params, chosen.get("init"), 0.0, model=model,
                        hidden=chosen.get("hidden", ()), activation=chosen.get("activation", "relu"),
                        bias=chosen.get("bias", True), loss=loss, batch_size=batch, sampling=sampling,

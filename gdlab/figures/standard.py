@@ -112,6 +112,10 @@ def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *,
             written.append(paths.trajectories(series, land, out_dir / f"trajectory.{fmt}", title=title))
             if grid and len(series) > 1:
                 written.append(paths.small_multiples(series, land, out_dir / f"trajectories_grid.{fmt}", title=title))
+            from . import path_gaps
+
+            if grid and path_gaps.paths_overlap(series, land):  # one line on the overlay: show the gaps
+                written.append(path_gaps.path_distance(series, land, out_dir / f"path_distance.{fmt}", title=title))
     return written
 
 

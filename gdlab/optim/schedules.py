@@ -88,11 +88,44 @@ def cosine(T_max=None, min_factor=0.0) -> Factor:
 def inverse_time(rate=0.1, power=1.0) -> Factor:
     """Inverse-time (polynomial) decay: factor(k) = (1 + rate·k)^(−power).
 
-    power 0.5 is d2l's polynomial schedule η = η0·(β·t + 1)^(−α) with α = 0.5; power 1 is 1/t-like decay.
+    power 0.5 is the shape of d2l's polynomial schedule, counted from k = 0 (`polynomial` counts as d2l does);
+    power 1 is 1/t-like decay.
     """
 
     def factor(k: int, total: int) -> Any:
         return exact_map(lambda r, p: (1 + r * k) ** -p, rate, power)
+
+    return factor
+
+
+@SCHEDULES.register("exp_decay", "factor = e^(−lam·t), t = t0 + k + 1  (d2l 12.4: its λ and its counter t)")
+def exp_decay(lam=0.1, t0=1) -> Factor:
+    """d2l's exponential schedule η(t) = η0·e^(−λt), counted as d2l counts (section 12.4, exponential_lr).
+
+        factor(k) = e^(−lam·t),  t = t0 + k + 1
+
+    d2l keeps a global counter t that starts at t0 = 1 and is incremented before it is used, so its first update
+    already runs at η0·e^(−0.2). With this form the numbers mean what d2l's mean: lam is d2l's λ, t0 its start.
+    """
+
+    def factor(k: int, total: int) -> Any:
+        return exact_map(lambda lam_, t0_: math.exp(-lam_ * (t0_ + k + 1)), lam, t0)
+
+    return factor
+
+
+@SCHEDULES.register("polynomial", "factor = (beta·t + 1)^(−alpha), t = t0 + k + 1  (d2l 12.4: its counter t)")
+def polynomial(alpha=0.5, beta=0.1, t0=1) -> Factor:
+    """d2l's polynomial schedule η(t) = η0·(β·t + 1)^(−α), counted as d2l counts (section 12.4, polynomial_lr).
+
+        factor(k) = (1 + beta·t)^(−alpha),  t = t0 + k + 1
+
+    As in `exp_decay`, t is d2l's counter: it starts at t0 = 1 and is incremented before use. alpha 0.5 is the
+    inverse square root d2l recommends. (`inverse_time` is the same curve counted from 0: (1 + rate·k)^(−power).)
+    """
+
+    def factor(k: int, total: int) -> Any:
+        return exact_map(lambda a, b, t0_: (1 + b * (t0_ + k + 1)) ** -a, alpha, beta, t0)
 
     return factor
 
@@ -129,6 +162,10 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "rate": (lambda x: x >= 0, "must be >= 0"),
     "power": (lambda x: x >= 0, "must be >= 0"),
     "warmup_steps": (lambda x: _is_int(x) and x >= 0, "must be an integer >= 0"),
+    "lam": (lambda x: x >= 0, "must be >= 0"),
+    "alpha": (lambda x: x >= 0, "must be >= 0"),
+    "beta": (lambda x: x >= 0, "must be >= 0"),
+    "t0": (lambda x: _is_int(x) and x >= 0, "must be an integer >= 0 (the counter's value before the first update)"),
 }
 
 

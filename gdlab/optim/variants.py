@@ -66,9 +66,9 @@ def variants_of(name: str) -> tuple[str, ...]:
 def variant_problem(name: str, value: Any) -> str | None:
     """What is wrong with `variant: value` for optimizer `name`, for the config checker; None when accepted."""
     accepted = variants_of(name)
-    if value in accepted:
+    if isinstance(value, str) and value in accepted:
         return None
-    note = SAME_AS_TORCH.get((name, value))
+    note = SAME_AS_TORCH.get((name, value)) if isinstance(value, str) else None
     if not accepted:
         having = [n for n in OPTIMIZERS.names() if variants_of(n)]
         return (f"optimizer {name} has no textbook variants: {note or 'its rule is PyTorch' + chr(39) + 's'}"
@@ -76,7 +76,7 @@ def variant_problem(name: str, value: Any) -> str | None:
     if isinstance(value, str) and value in VARIANT_NAMES:
         why = note or f"{BOOKS.get(value, value)}'s rule for {name} is not one gdlab has"
         return f"optimizer {name} has no {value} variant: {why}\n  accepted: {', '.join(accepted)}"
-    shown = repr(value) if isinstance(value, str) else str(value)
+    shown = repr(value) if isinstance(value, str) else "null" if value is None else str(value)
     return (f"unknown variant {shown}{did_you_mean(str(value), accepted)}\n"
             f"  accepted: {', '.join(accepted)}")
 

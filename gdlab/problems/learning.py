@@ -123,7 +123,7 @@ class DataProblem:
         except ConfigError as exc:
             raise ConfigError(f"problem.{exc}") from None
         if spec.validation and (len(val) == 0 or len(train) == 0):
-            raise ConfigError(f"problem.validation: {spec.validation:g} of {dataset.n} rows leaves an empty "
+            raise ConfigError(f"problem.validation: {spec.validation!r} of {dataset.n} rows leaves an empty "
                               f"{'validation' if len(val) == 0 else 'training'} set")
         return (*self._rows(dataset, train), *self._rows(dataset, val))
 

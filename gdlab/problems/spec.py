@@ -22,7 +22,7 @@ class ProblemSpec:
     sampling: str = "shuffle"
     data_dir: str | None = None
     split: str = "train"
-    validation: float = 0.0
+    validation: float | dict = 0.0  # a random fraction, or {first: a} / {last: a} (batching.held_out)
     plugin: Any = None  # an objective plugin's PluginRef (name then holds its resolved spec)
 
     @property

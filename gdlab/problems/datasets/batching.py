@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -140,16 +140,53 @@ def _shuffled_epochs(n: int, batch: int, rng: np.random.Generator, steps: int | 
             done += 1
 
 
-def split_validation(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(train_idx, val_idx): a random held-out `fraction` of range(n), both sorted (data order kept).
+HELD_OUT_ENDS = ("first", "last")
+_HELD_OUT_HELP = ("a fraction in [0, 1) of random rows such as 0.2, or a fixed head or tail of the data: "
+                  "{first: 0.2}, {last: 2000} (a fraction in (0, 1) or a whole number of rows)")
 
-    The validation part has round(fraction · n) rows, at least one when fraction > 0; fraction 0 gives all rows
-    for training and an empty validation set. The training part must keep at least one row.
+
+def held_out(value: Any) -> float | dict:
+    """`problem.validation` checked: a fraction in [0, 1) (random rows), or {first: a} / {last: a}, the first or
+    last rows in data order, a being a whole number of rows >= 1 (an int) or a fraction in (0, 1) (a float).
+
+    Returns the float, or the one-key mapping; a ConfigError names `validation` (or `validation.first`) otherwise.
     """
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
-        raise ConfigError(f"validation: expected a fraction in [0, 1), got {fraction!r}")
-    n_val = max(1, round(fraction * n)) if fraction > 0 else 0
+    if isinstance(value, dict):
+        if len(value) != 1 or next(iter(value)) not in HELD_OUT_ENDS:
+            key = str(next(iter(value), ""))
+            hint = did_you_mean(key, HELD_OUT_ENDS) if len(value) == 1 else ""
+            raise ConfigError(f"validation: expected one key, first or last{hint}, got {value!r}\n"
+                              f"  accepted: {_HELD_OUT_HELP}")
+        ((end, amount),) = value.items()
+        is_count = _is_int(amount) and amount >= 1
+        is_fraction = isinstance(amount, float) and math.isfinite(amount) and 0 < amount < 1
+        if not (is_count or is_fraction):
+            raise ConfigError(f"validation.{end}: expected a whole number of rows >= 1 such as 2000, or a fraction "
+                              f"in (0, 1) such as 0.2, got {amount!r}")
+        return {end: amount}
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"validation: expected {_HELD_OUT_HELP}; got {value!r}")
+    return float(value)
+
+
+def split_validation(n: int, validation: float | dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(train_idx, val_idx), both sorted (data order kept), for a `held_out` value.
+
+    A fraction holds out round(fraction · n) random rows, at least one when fraction > 0 (0: none). {first: a} and
+    {last: a} hold out the head or the tail of the data, a rows or round(a · n) of them (at least one), without
+    drawing from `rng`. The training part must keep at least one row.
+    """
+    validation = held_out(validation)
+    if isinstance(validation, dict):
+        ((end, amount),) = validation.items()
+        n_val = amount if _is_int(amount) else max(1, round(amount * n))
+        if n_val >= n:
+            raise ConfigError(f"validation.{end}: {amount!r} of {n} rows leaves no training rows; "
+                              f"hold out at most {n - 1}")
+        rows = np.arange(n)
+        return (rows[n_val:], rows[:n_val]) if end == "first" else (rows[: n - n_val], rows[n - n_val:])
+    n_val = max(1, round(validation * n)) if validation > 0 else 0
     if n_val >= n:
-        raise ConfigError(f"validation: a fraction of {fraction} leaves no training rows out of {n}")
+        raise ConfigError(f"validation: a fraction of {validation} leaves no training rows out of {n}")
     perm = rng.permutation(n)
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
