@@ -118,3 +118,19 @@ def test_measure_time_ranks_by_seconds_of_each_optimizers_own_stack(tmp_path):
     times = [float(r["time_to_target_s"] or "inf") for r in rows]
     assert times[0] >= 0 and out.costs[0].tolist() == pytest.approx(times, abs=1e-6)  # one seed: the cost is that seed's time (inf: never)
     assert len({r["wall_time_s"] for r in rows}) == 2  # two stacks, one per optimizer
+
+
+def test_a_plugin_in_a_suite_is_found_beside_the_suite_from_any_folder(tmp_path, monkeypatch):
+    from .conftest import REPO
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "signsgd.py").write_text((REPO / "configs" / "plugins" / "signsgd.py").read_text())
+    suite = {**SUITE, "optimizers": [{"name": "signsgd.py:sign_sgd", "lr": 0.02, "label": "sign"}],
+             "problems": SUITE["problems"][1:]}
+    path = _write(folder, suite)
+    monkeypatch.chdir(tmp_path)  # not the suite's folder: the path is the suite's, as in a config
+    out = run_bench(path, out=tmp_path / "runs", plots=False)
+    # parabola (x − 1)² from 0.2, sign-SGD lr 0.02: x_k = 0.2 + 0.02·k, f − f* <= 1e-6 once |x_k − 1| <= 1e-3
+    steps = int(_rows(out.run_dir / "results.csv")[0]["steps_to_target"])
+    assert steps == next(k for k in range(60) if (0.2 + 0.02 * k - 1) ** 2 <= 1e-6) == 40

@@ -55,7 +55,7 @@ def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[
 
 
 def _run_bench(path: str | Path, out, progress, plots: bool) -> BenchOutcome:
-    suite = load_suite(path)
+    suite = load_suite(path, import_plugins=True)  # a plugin is imported as run and sweep do
     for p in suite.problems:  # every dataset readable before a directory exists
         build_problem(p.config.problem, seed=p.config.seed, dtype=p.config.dtype)
     with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)

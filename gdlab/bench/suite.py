@@ -54,8 +54,9 @@ class Suite:
     source: str
 
 
-def load_suite(path: str | Path) -> Suite:
-    """Read and check a suite file; ConfigError naming the key (and the line) for any mistake."""
+def load_suite(path: str | Path, import_plugins: bool = False) -> Suite:
+    """Read and check a suite file; ConfigError naming the key (and the line) for any mistake. A plugin's file
+    path is relative to the suite's folder, as in a config; import_plugins as in config.load_config."""
     path = Path(path)
     data, lines = load_yaml(path)
     c = Checker(str(path), lines)
@@ -81,7 +82,8 @@ def load_suite(path: str | Path) -> Suite:
         if pname in seen:
             raise c.fail(p + ("name",), f"{pname!r} names two problems; each problem once")
         seen.add(pname)
-        problems.append(_problem(c, data, raw, i, pname.strip(), name.strip(), lines))
+        problems.append(_problem(c, data, raw, i, pname.strip(), name.strip(), lines,
+                                 str(path.resolve().parent), import_plugins))
     return Suite(name.strip(), tuple(problems), tuple(o.label for o in problems[0].config.optimizers), measure,
                  problems[0].config.tune is not None, str(path))
 
@@ -94,7 +96,8 @@ def _default_name(problem, i: int) -> str:
     return f"problem{i + 1}"
 
 
-def _problem(c: Checker, data: dict, raw: dict, i: int, pname: str, suite: str, lines: dict) -> SuiteProblem:
+def _problem(c: Checker, data: dict, raw: dict, i: int, pname: str, suite: str, lines: dict, base_dir: str,
+             import_plugins: bool) -> SuiteProblem:
     """Problem i as a compare config of the suite's optimizers, and its target."""
     config = {k: v for k, v in raw.items() if k not in ("name", "target")}
     for k in SHARED:
@@ -109,7 +112,7 @@ def _problem(c: Checker, data: dict, raw: dict, i: int, pname: str, suite: str, 
     own = {k[2:]: v for k, v in lines.items() if k[:2] == prefix and len(k) > 2}
     shared = {k: v for k, v in lines.items() if k and k[0] in SHARED}
     cfg = validate(config, name=f"{suite}-{pname}", source=f"{c.source} problems[{i}] ({pname})",
-                   lines={**shared, **own})
+                   lines={**shared, **own}, base_dir=base_dir, import_plugins=import_plugins)
     if text is None:
         if cfg.problem.kind != "objective":
             raise c.fail(prefix + ("target",), "missing: a dataset problem needs a target such as "
