@@ -21,6 +21,7 @@ TRIM_LIMIT = 512 * 1024 * 1024  # free memory kept at the top of the heap before
 
 def keep_freed_memory() -> bool:
     """Ask glibc to reuse freed memory rather than return it to the kernel; True when it was applied."""
+    global _applied
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -29,4 +30,13 @@ def keep_freed_memory() -> bool:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_LIMIT)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_LIMIT))
+    _applied = bool(mallopt(M_MMAP_THRESHOLD, HEAP_LIMIT)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_LIMIT))
+    return _applied
+
+
+_applied = False
+
+
+def applied() -> bool:
+    """Whether this process asked for it (worker processes then do the same)."""
+    return _applied

@@ -8,7 +8,7 @@ import pytest
 
 from gdlab.outputs import sweep_dir
 from gdlab.outputs.batch_records import load_record, record_batch, recorded_keys, remove_records
-from gdlab.outputs.sweep_dir import read_metrics, write_metrics_npz
+from gdlab.outputs.sweep_dir import MappedRows, SweepHistory, read_metrics, write_metrics_npz
 
 
 def _write(path, steps, rows, labels):
@@ -32,8 +32,12 @@ def test_metrics_npz_streams_in_chunks_and_reads_back(tmp_path, monkeypatch):
         np.testing.assert_array_equal(data["loss"], rows)
         assert data["grid_index"].tolist() == [[i // 4, i % 4] for i in range(n)] and not data["entry"].any()
     mapped = read_metrics(tmp_path / "chunked.npz")
-    assert isinstance(mapped["loss"], np.memmap)
-    np.testing.assert_array_equal(mapped["loss"], rows)
+    assert isinstance(mapped["loss"], MappedRows) and mapped["step"].tolist() == steps
+    np.testing.assert_array_equal(mapped["loss"][:], rows)
+    history = SweepHistory(steps, mapped["loss"])  # what the figures index, read a block at a time
+    monkeypatch.setattr(sweep_dir, "CHUNK_BYTES", 4 * 4 * len(steps))
+    np.testing.assert_array_equal(history.loss[0], rows[:, 0])
+    np.testing.assert_array_equal(history.loss[:, 7], rows[7])
 
 
 def test_metrics_npz_has_no_clock_in_it(tmp_path):
@@ -50,11 +54,11 @@ def test_batch_records_are_whole_or_absent(tmp_path):
     arrays = {"members": np.array([2, 5, 7]), "final_loss": np.array([0.5, np.nan, 1.5]),
               "status": np.array(["completed", "diverged", "completed"]), "step": np.array([0, 10]),
               "loss": np.arange(6, dtype=np.float32).reshape(3, 2)}
-    record_batch(tmp_path, "b0001", arrays)
+    record_batch(tmp_path, "b0001", arrays, {"wall_time_s": 1.5, "failures": {"2": "why"}})
     (tmp_path / ".batches" / ".b0002.999.tmp").mkdir()  # a write that was killed half-way
     assert recorded_keys(tmp_path) == ["b0001"]
-    back = load_record(tmp_path, "b0001")
-    assert set(back) == set(arrays)
+    back, meta = load_record(tmp_path, "b0001")
+    assert set(back) == set(arrays) and meta == {"wall_time_s": 1.5, "failures": {"2": "why"}}
     for name, value in arrays.items():
         np.testing.assert_array_equal(back[name], value)
     with pytest.raises(ValueError, match="increasing"):

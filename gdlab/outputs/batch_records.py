@@ -48,10 +48,11 @@ def read_plan(run_dir: Path) -> dict | None:
         raise GdlabError(f"{path}: unreadable ({exc}); the sweep cannot be resumed") from None
 
 
-def record_batch(run_dir: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
+def record_batch(run_dir: Path, key: str, arrays: dict[str, np.ndarray], meta: dict | None = None) -> None:
     """Record one finished batch atomically.
 
     arrays: `members` (R_b,) grid indices in increasing order, per-member arrays in that order, `step` (L_b,).
+    meta: plain values (numbers, texts, lists, mappings) kept beside them in meta.json.
     """
     members = np.asarray(arrays["members"])
     if len(members) > 1 and not np.all(members[1:] > members[:-1]):
@@ -61,6 +62,11 @@ def record_batch(run_dir: Path, key: str, arrays: dict[str, np.ndarray]) -> None
     shutil.rmtree(tmp, ignore_errors=True)  # left by an earlier process with our pid
     create_dir(tmp)  # exclusive: nothing planted there is written through
     try:
+        if meta is not None:
+            with open(tmp / "meta.json", "x", encoding="utf-8") as f:
+                f.write(json.dumps(meta, sort_keys=True) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
         for name, value in arrays.items():
             with open(tmp / f"{name}.npy", "xb") as f:
                 np.save(f, np.ascontiguousarray(value), allow_pickle=False)
@@ -85,10 +91,12 @@ def recorded_keys(run_dir: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def load_record(run_dir: Path, key: str) -> dict[str, np.ndarray]:
-    """One record's arrays, memory-mapped (nothing is read until used)."""
+def load_record(run_dir: Path, key: str) -> tuple[dict[str, np.ndarray], dict]:
+    """One record's arrays, memory-mapped (nothing is read until used), and its meta.json ({} when none)."""
     folder = records_dir(run_dir) / key
-    return {p.stem: np.load(p, mmap_mode="r", allow_pickle=False) for p in sorted(folder.glob("*.npy"))}
+    arrays = {p.stem: np.load(p, mmap_mode="r", allow_pickle=False) for p in sorted(folder.glob("*.npy"))}
+    meta = folder / "meta.json"
+    return arrays, (json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {})
 
 
 def remove_records(run_dir: Path) -> None:

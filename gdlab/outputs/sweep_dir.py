@@ -19,24 +19,81 @@ from .files import atomic
 from .verdicts import not_settled
 
 CHUNK_ROWS = 65_536  # members per block of summary lines and labels
-CHUNK_BYTES = 32 * 2**20  # loss history per written block
+CHUNK_BYTES = 32 * 2**20  # loss history per block written or read
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest date: entries carry no wall-clock time
 
 
 class SweepHistory:
-    """Loss histories of a sweep: `steps` (L,) and `rows` (R, L) float32, member-major (an array or a file map).
+    """Loss histories of a sweep: `steps` (L,) and `rows` (R, L) float32, member-major: an array, or MappedRows.
 
     `loss` is the step-major (L, R) view the figures index: loss[0] the start loss of every member, loss[:, i] one
-    member's curve.
+    member's curve (for mapped rows, read when indexed, a block at a time).
     """
 
-    def __init__(self, steps, rows: np.ndarray):
+    def __init__(self, steps, rows):
         self.steps = list(steps)
         self.rows = rows
 
     @property
-    def loss(self) -> np.ndarray:
-        return self.rows.T
+    def loss(self):
+        return _StepMajor(self.rows) if isinstance(self.rows, MappedRows) else self.rows.T
+
+
+class MappedRows:
+    """(R, L) rows of an array stored uncompressed in a file, read through a fresh memory map at each access and let
+    go after it: a million members' histories never stay resident in the process (its peak memory)."""
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype, shape: tuple):
+        self.path, self.offset, self.dtype, self.shape = path, offset, dtype, tuple(shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _map(self) -> np.ndarray:
+        return np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape)
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.array(self._map()[key])  # a copy; the map goes when this returns
+
+    def column(self, k: int) -> np.ndarray:
+        """(R,) entry k of every row, gathered a block of rows at a time."""
+        block = max(1, CHUNK_BYTES // max(1, self.dtype.itemsize * self.shape[1]))
+        return np.concatenate([self[a:a + block, k] for a in range(0, self.shape[0], block)]) \
+            if self.shape[0] else np.zeros(0, dtype=self.dtype)
+
+
+def mapped_npy(path: Path) -> MappedRows:
+    """A 2-D .npy file as MappedRows."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(f)
+        offset = f.tell()
+    if fortran:
+        raise ValueError(f"{path}: expected C order")
+    return MappedRows(path, offset, dtype, shape)
+
+
+class _StepMajor:
+    """The (L, R) transpose of MappedRows for the figures' indexing: [k] and [:, i]."""
+
+    def __init__(self, rows: MappedRows):
+        self.rows = rows
+        self.shape = rows.shape[::-1]
+        self.ndim, self.dtype = 2, rows.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return np.asarray(self.rows[:].T, dtype=dtype)  # everything, read now (asked for explicitly)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            return self.rows.column(int(key))
+        if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], (int, np.integer)):
+            return self.rows[int(key[1])][key[0]]
+        return np.array(self.rows[:].T[key])
 
 
 def write_sweep_files(outcome, history) -> None:
@@ -85,7 +142,8 @@ def _npy(zf: zipfile.ZipFile, name: str, dtype: np.dtype, shape: tuple, blocks: 
 
 
 def read_metrics(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a metrics.npz; an uncompressed entry (gdlab writes them so) is memory-mapped, not read."""
+    """The arrays of a metrics.npz, read whole except `loss`, which is a MappedRows when stored uncompressed (gdlab
+    writes it so) and an array otherwise."""
     out = {}
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
@@ -94,12 +152,14 @@ def read_metrics(path: Path) -> dict[str, np.ndarray]:
         mapped = _map_entry(path, info) if info.compress_type == zipfile.ZIP_STORED else None
         if mapped is None:
             with np.load(path, allow_pickle=False) as data:
-                mapped = data[name]
-        out[name] = mapped
+                out[name] = data[name]
+        else:
+            out[name] = mapped if name == "loss" else mapped[:]
     return out
 
 
-def _map_entry(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
+def _map_entry(path: Path, info: zipfile.ZipInfo) -> MappedRows | None:
+    """Where an uncompressed .npy entry's data starts in the zip, as MappedRows (None: not mappable)."""
     with open(path, "rb") as f:
         f.seek(info.header_offset)
         local = f.read(30)
@@ -115,11 +175,9 @@ def _map_entry(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
         else:
             return None
         offset = f.tell()
-    if dtype.hasobject:
-        return None
-    if 0 in shape:
-        return np.zeros(shape, dtype=dtype)
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+    if dtype.hasobject or fortran or len(shape) == 0 or 0 in shape:
+        return None  # written by another program: read whole
+    return MappedRows(path, offset, dtype, shape)
 
 
 def _cells(values: np.ndarray) -> list[str]:
