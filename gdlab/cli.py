@@ -74,6 +74,8 @@ def _finish(outcome, what: str) -> None:
         err.print(f"[bold red]error:[/] {escape(who)} failed: {escape(reason)}")
     if failures:  # user code crashed during the run: what ran is kept, the command did not succeed
         err.print("[bold red]error:[/] what ran before the failure, and the other members, are in the directory")
+        if getattr(outcome, "resumable", False):
+            err.print(f"the failed batches run again with: gdlab sweep --resume {outcome.run_dir}")
         raise typer.Exit(1)
     if outcome.output_error:
         err.print(f"[bold red]error:[/] {escape(outcome.output_error)}")
@@ -158,29 +160,44 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
         _finish(outcome, "metrics and summary so far are in the run directory")
 
 
+WorkersOpt = typer.Option(None, "--workers", help="Run batches on N local processes (1: this process).")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Send batches to a Dask cluster, tcp://HOST:PORT "
+                            "(or set GDLAB_DASK_SCHEDULER); needs pip install 'gdlab[dask]'.")
+ResumeOpt = typer.Option(None, "--resume", help="Finish an interrupted run directory: run only its missing batches.")
+
+
 @app.command()
-def sweep(config: Path = ConfigArg,
+def sweep(config: Optional[Path] = typer.Argument(None, help="YAML config file (optional with --resume).",
+                                                  show_default=False),
           grid: List[str] = typer.Option([], "--grid", help="KEY=V1,V2,... or KEY=linspace(a,b,n) / logspace(a,b,n); "
                                           "repeat for a product grid."),
           set_: List[str] = SetOpt, out_dir: Path = OutOpt, seeds: Optional[int] = SeedsOpt, quiet: bool = QuietOpt,
-          fmt: str = FormatOpt) -> None:
-    """Run a grid of hyperparameters as one vectorized stack."""
+          fmt: str = FormatOpt, workers: Optional[int] = WorkersOpt, scheduler: Optional[str] = SchedulerOpt,
+          resume: Optional[Path] = ResumeOpt) -> None:
+    """Run a grid of hyperparameters as one vectorized stack (or batches on workers)."""
     with error_boundary():
         from .allocator import keep_freed_memory
         from .outputs import report
-        from .sweeps.runner import run_sweep
+        from .sweeps.runner import resume_sweep, run_sweep
 
         keep_freed_memory()
         _check_format(fmt)
+        if config is None and resume is None:
+            raise ConfigError("sweep: give a CONFIG file, or --resume RUN_DIR to finish an interrupted sweep")
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
-            outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps, fmt=fmt, seeds=seeds)
+            if resume is not None:
+                outcome = resume_sweep(resume, config, grid, overrides=set_, progress=bars.steps, workers=workers,
+                                       scheduler=scheduler, seeds=seeds)
+            else:
+                outcome = run_sweep(config, grid, overrides=set_, out=out_dir, progress=bars.steps, fmt=fmt,
+                                    seeds=seeds, workers=workers, scheduler=scheduler)
         for w in outcome.warnings:
             _warning(w)
         if outcome.plot_error:
             err.print(f"[yellow]warning:[/] {escape(outcome.plot_error)}")
         if not quiet:
             out.print(report.sweep_table(outcome))
-        _finish(outcome, "the members run so far are in the sweep directory")
+        _finish(outcome, f"the finished batches are kept; run the rest with: gdlab sweep --resume {outcome.run_dir}")
 
 
 @app.command()

@@ -36,3 +36,20 @@ def bowl_config(**top) -> dict:
            "optimizer": {"name": "sgd", "lr": 0.4}, "steps": 20}
     cfg.update(top)
     return cfg
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A scheduler and two one-thread worker processes on 127.0.0.1, set up as the README's cluster commands: a
+    batch whose worker dies is retried once (allowed-failures 1). Skipped where the Dask extra is not installed."""
+    pytest.importorskip("distributed", reason="the Dask extra is not installed (pip install 'gdlab[dask]')")
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
+    yield cluster.scheduler_address
+    cluster.close()

@@ -14,66 +14,159 @@ import numpy as np
 from .. import signals
 from ..config import Config, load_config
 from ..config.grid import grid_axes
-from ..errors import OutputError
+from ..errors import ConfigError, OutputError
 from ..optim.plugins import probe
 from ..plugins import PluginRef
+from ..outputs.batch_records import read_plan, recorded_keys, remove_records, write_plan
 from ..outputs.repetitions import collapse_seeds, write_sweep_aggregate
 from ..outputs.rundir import create_run_dir, write_json, write_yaml
+from ..outputs.sweep_dir import SweepHistory
 from ..outputs.verdicts import fate_counts, not_settled
+from ..problems.learning import keep_datasets
 from ..problems.stability import sweep_theory
 from ..version import __version__
 from .batch import BatchResult, run_batch
+from .cutting import choose_pieces, cut, with_log_every
+from .execute import execute
+from .executors import open_executor
 from .merge import STATUS_FAILED, STATUS_NOT_RUN, History, SweepOutcome, assemble
 from .plan import SweepPlan, plan_sweep
+from .recorded import assemble_gathered, load_result
+from .resume import check_same, identity
 
-__all__ = ["SweepOutcome", "run_sweep", "STATUS_NOT_RUN"]
+__all__ = ["SweepOutcome", "run_sweep", "resume_sweep", "STATUS_NOT_RUN"]
 
 
 def run_sweep(config: str | Path | Config, grid: list[str] = (), *, overrides: list[str] = (),
               out: str | Path | None = "runs", progress: Callable[[int, int], None] | None = None,
-              plots: bool = True, fmt: str = "png", seeds: int | None = None) -> SweepOutcome:
+              plots: bool = True, fmt: str = "png", seeds: int | None = None, workers: int | None = None,
+              scheduler: str | None = None) -> SweepOutcome:
     """Run the grid of `config` (its `sweep:` mapping, then the `--grid` options) and write its directory under
     `out` (out=None: nothing is written; the outcome and its `history` stay in memory).
 
     seeds: run every grid point with that many seeds (a `seed` axis in the same stack, summarised per point).
+    workers: local worker processes (None or 1: this process); scheduler: a Dask scheduler's address (or the
+    environment's GDLAB_DASK_SCHEDULER). Each finished batch is recorded in the directory as it completes, so that
+    an interrupted sweep can be finished with resume_sweep.
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True, seeds=seeds)
-    plan = plan_sweep(cfg, grid_axes(cfg.sweep, list(grid)))
-    problems = [b.problem.build() for b in plan.batches]  # before any directory exists: missing data leaves nothing
-    for batch, problem in zip(plan.batches, problems):
-        probe_plugins(batch, problem.dim)
-    totals = [p.total_steps(b.config.steps, b.config.epochs) for p, b in zip(problems, plan.batches)]
-    theory = sweep_theory(cfg.problem, cfg.optimizers[0].name, cfg.optimizers[0].hparams,
-                          [a.path for a in plan.axes]) if not plan.entries else None  # one optimizer's edges
-    if out is None:
-        return _in_memory(plan, problems, totals, progress, theory)
-    with signals.held():  # Ctrl-C or SIGTERM stops the loop only; every file of the directory is written whole
-        run_dir = create_run_dir(out, cfg.name)
-        write_yaml(run_dir / "config.yaml", plan.written_config)
-        results = run_batches(plan, problems, totals, progress)
-        outcome, history = _assembled(plan, results, theory)
-        outcome.run_dir = run_dir
-        from ..outputs.sweep_dir import write_sweep_files  # formatting only once the numbers exist
+    plan, totals, work = _prepared(cfg, list(grid))
+    theory = _theory(cfg, plan)
+    with open_executor(workers, scheduler, keep_memory=_keeps_memory()) as executor:  # exit 2 before any directory
+        pieces = choose_pieces(plan, totals, work, executor.workers)
+        batches = cut(plan, pieces)
+        totals_of = {b.number: totals[stack] for b, (stack, _, _) in zip(batches.batches, pieces)}
+        if out is None:
+            results, _ = execute(list(batches.batches), totals_of, executor, None, progress)
+            outcome, history = assemble(batches, results)
+            outcome.history, outcome.theory = history, theory
+            outcome.unsettled = not_settled(outcome.status, history.loss[0], outcome.final_loss)
+            return outcome
+        with signals.held():  # Ctrl-C or SIGTERM stops the loop only; every file of the directory is written whole
+            run_dir = create_run_dir(out, cfg.name)
+            write_yaml(run_dir / "config.yaml", plan.written_config)
+            source = None if isinstance(config, Config) else str(Path(config).resolve())
+            write_plan(run_dir, {**identity(plan.written_config), "pieces": pieces, "source": source, "fmt": fmt,
+                                 "overrides": list(overrides), "grid": list(grid), "seeds": seeds})
+            results, _ = execute(list(batches.batches), totals_of, executor, run_dir, progress)
+            outcome = _written(run_dir, cfg, batches, results, executor, len(plan.batches), theory)
+    return _drawn(outcome, plots, fmt)
 
-        write_sweep_files(outcome, history)
-        write_sweep_aggregate(outcome)  # with a seed axis: statistics over the seeds of each grid point
-        write_json(run_dir / "summary.json", _summary(outcome, cfg, plan))
-    outcome.interrupted = outcome.interrupted or signals.pending()
-    if plots:
-        _draw(outcome, history, fmt)
+
+def resume_sweep(run_dir: str | Path, config: str | Path | None = None, grid: list[str] = (), *,
+                 overrides: list[str] = (), progress: Callable[[int, int], None] | None = None, plots: bool = True,
+                 workers: int | None = None, scheduler: str | None = None, seeds: int | None = None) -> SweepOutcome:
+    """Finish an interrupted sweep: run the batches `run_dir` has no record of, then write it as a whole.
+
+    The sweep is planned again from the config it started with (or `config` with its --grid, --set and --seeds);
+    anything that differs from what the directory recorded (config, gdlab or NumPy version) refuses, naming it.
+    """
+    run_dir = Path(run_dir)
+    record = read_plan(run_dir) if run_dir.is_dir() else None
+    if record is None:
+        raise ConfigError(f"--resume {run_dir}: not a sweep directory that can be resumed (no .batches/plan.json: "
+                          f"it finished, or it was not written by gdlab sweep)")
+    if config is None:
+        if not record.get("source"):
+            raise ConfigError(f"--resume {run_dir}: the sweep was started from Python; give its config: gdlab sweep "
+                              f"CONFIG --resume {run_dir}")
+        if not Path(record["source"]).is_file():
+            raise ConfigError(f"--resume {run_dir}: its config {record['source']} is not there any more; give it: "
+                              f"gdlab sweep CONFIG --resume {run_dir}")
+        config, grid, overrides, seeds = record["source"], record["grid"], record["overrides"], record.get("seeds")
+    cfg = load_config(config, overrides, import_plugins=True, seeds=seeds)
+    plan, totals, _ = _prepared(cfg, list(grid))
+    check_same(record, identity(plan.written_config), run_dir)
+    pieces = [tuple(p) for p in record["pieces"]]
+    batches = cut(plan, pieces)
+    totals_of = {b.number: totals[stack] for b, (stack, _, _) in zip(batches.batches, pieces)}
+    done = {int(key.rsplit("-", 1)[1]) for key in recorded_keys(run_dir) if key.startswith("batch-")}
+    with open_executor(workers, scheduler, keep_memory=_keeps_memory()) as executor:
+        with signals.held():
+            kept = [load_result(run_dir, number) for number in sorted(done)]
+            todo = [b for b in batches.batches if b.number not in done]
+            results, _ = execute(todo, totals_of, executor, run_dir, progress)
+            outcome = _written(run_dir, cfg, batches, kept + results, executor, len(plan.batches),
+                               _theory(cfg, plan))
+    return _drawn(outcome, plots, record.get("fmt", "png"))
+
+
+def _theory(cfg: Config, plan: SweepPlan) -> dict | None:
+    """What the figures need to draw one optimizer's stability edges (None for compare sweeps)."""
+    if plan.entries:
+        return None
+    return sweep_theory(cfg.problem, cfg.optimizers[0].name, cfg.optimizers[0].hparams, [a.path for a in plan.axes])
+
+
+def _prepared(cfg: Config, grid: list[str]) -> tuple[SweepPlan, list[int], list[int]]:
+    """The plan of the sweep, each stack's total steps and work per member-step (parameters × rows a step sees);
+    every stack's problem is built once before anything is written (missing data, a plugin that fails its probe:
+    an error and no directory), then let go."""
+    plan = plan_sweep(cfg, grid_axes(cfg.sweep, grid))
+    totals, work = [], []
+    with keep_datasets():
+        for batch in plan.batches:
+            problem = batch.problem.build()
+            probe_plugins(batch, problem.dim)
+            totals.append(problem.total_steps(batch.config.steps, batch.config.epochs))
+            work.append(_work(problem, batch))
+    given = cfg.origin is not None and "log_every" in (cfg.origin.given or {})
+    return with_log_every(plan, totals, given), totals, work
+
+
+def _keeps_memory() -> bool:
+    """Workers tune the allocator as their parent did (the command line does; a library caller does not)."""
+    from ..allocator import applied
+
+    return applied()
+
+
+def _written(run_dir: Path, cfg: Config, plan: SweepPlan, results: list[BatchResult], executor, stacks: int,
+             theory: dict | None) -> SweepOutcome:
+    """summary.csv, metrics.npz, aggregate.csv and summary.json of the sweep from its batches' results; the records
+    are removed once every batch has run (a complete directory is the same however it was computed)."""
+    from ..outputs.sweep_dir import read_metrics, write_sweep_files  # formatting only once the numbers exist
+
+    outcome, rows = assemble_gathered(plan, results)
+    outcome.run_dir, outcome.theory = run_dir, theory
+    outcome.unsettled = not_settled(outcome.status, rows.start(), outcome.final_loss)  # summary.csv says which
+    write_sweep_files(outcome, SweepHistory(rows.steps, rows))
+    outcome.history = SweepHistory(rows.steps, read_metrics(run_dir / "metrics.npz")["loss"])  # read when used
+    write_sweep_aggregate(outcome)  # with a seed axis: statistics over the seeds of each grid point
+    summary = {**_summary(outcome, cfg, plan), "stacks": stacks}
+    summary["executor"] = {"kind": executor.name, "workers": executor.workers, "batches": len(plan.batches)}
+    write_json(run_dir / "summary.json", summary)
+    outcome.resumable = bool(outcome.interrupted or outcome.failures)  # the records stay for --resume
+    if not outcome.resumable:
+        remove_records(run_dir)
     return outcome
 
 
-def _in_memory(plan: SweepPlan, problems: list, totals: list[int], progress, theory) -> SweepOutcome:
-    return _assembled(plan, run_batches(plan, problems, totals, progress), theory)[0]
-
-
-def _assembled(plan: SweepPlan, results: list[BatchResult], theory) -> tuple[SweepOutcome, History]:
-    """The outcome in grid order with its history, the members' fates (not settled) and the theory's edges."""
-    outcome, history = assemble(plan, results)
-    outcome.history, outcome.theory = history, theory
-    outcome.unsettled = not_settled(outcome.status, history.loss[0], outcome.final_loss)
-    return outcome, history
+def _drawn(outcome: SweepOutcome, plots: bool, fmt: str) -> SweepOutcome:
+    outcome.interrupted = outcome.interrupted or signals.pending()
+    if plots:
+        _draw(outcome, outcome.history, fmt)
+    return outcome
 
 
 def probe_plugins(batch, dim: int) -> None:
@@ -88,6 +181,12 @@ def _first(value):
     if isinstance(value, tuple):
         return tuple(_first(v) for v in value)
     return float(value[0]) if isinstance(value, np.ndarray) else value
+
+
+def _work(problem, batch) -> int:
+    """Multiply-adds per member and step: parameters × rows a step sees (1 for a toy)."""
+    rows = getattr(problem, "X", None)
+    return problem.dim * (1 if rows is None else batch.config.problem.batch_size or len(rows))
 
 
 def run_batches(plan: SweepPlan, problems: list, totals: list[int],

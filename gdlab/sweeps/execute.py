@@ -1,0 +1,89 @@
+"""Running a sweep's batches through an executor (executors.py), each finished batch recorded as it arrives.
+
+In this process a batch runs with signals allowed (Ctrl-C stops its loop; the engine keeps what ran); on workers
+the parent waits with signals allowed and records with them held, so a record is never cut short. A batch whose
+worker died twice comes back as failed members with the reason; an interrupted batch is kept in memory for the
+files written now, but not recorded: a resume runs it again from its start.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from .. import signals
+from ..allocator import applied, keep_freed_memory
+from ..problems.learning import keep_datasets
+from .batch import BatchResult, run_batch
+from .executors import BatchFailure, Executor, InProcess
+from .plan import Batch
+from .recorded import failed_result, load_result, record_result
+
+_worker_keeps_datasets = False
+
+
+def run_in_worker(batch: Batch, target=None, keep_memory: bool = False) -> BatchResult:
+    """What a worker process runs: one batch, its dataset kept loaded for the worker's next batches (the data is
+    read from disk by each worker once, never pickled with a batch); target: steps to it recorded (tune).
+
+    keep_memory: keep freed memory in the heap as the command line's process does (gdlab.allocator). A Dask worker
+    starts with MALLOC_TRIM_THRESHOLD_=65536 (its nanny's default), which hands every freed activation back to the
+    kernel and made a batch of DLFS MNIST members about 1.7 times slower than on a local worker."""
+    global _worker_keeps_datasets
+    if not _worker_keeps_datasets:
+        keep_datasets().__enter__()  # for the worker's lifetime: it serves one sweep, then exits
+        if keep_memory:
+            keep_freed_memory()
+        _worker_keeps_datasets = True
+    return run_batch(batch, target=target)
+
+
+def execute(todo: list[Batch], totals: dict[int, int], executor: Executor, run_dir: Path | None,
+            progress: Callable[[int, int], None] | None = None, target=None) -> tuple[list[BatchResult], bool]:
+    """Run `todo` (batches by number, with their total steps) and return (their results, interrupted).
+
+    run_dir: where finished batches are recorded (their results then come back memory-mapped from the record);
+    None keeps every result in memory.
+    """
+    results: list[BatchResult] = []
+    grand, done = sum(totals[b.number] for b in todo), [0]
+    by_number = {b.number: b for b in todo}
+
+    def here(batch: Batch) -> BatchResult:
+        report = None if progress is None else (lambda d, t, o=done[0]: progress(o + d, grand))
+        with signals.allowed():
+            return run_batch(batch, progress=report, target=target)
+
+    fn = here if isinstance(executor, InProcess) else partial(run_in_worker, target=target, keep_memory=applied())
+    finished = executor.run(fn, by_number)
+    interrupted = False
+    try:
+        while not signals.pending():  # a signal held back while a batch was recorded: stop here
+            with signals.allowed():
+                try:
+                    number, outcome = next(finished)
+                except StopIteration:
+                    break
+            if isinstance(outcome, BatchFailure):
+                result = failed_result(by_number[number], outcome.reason)
+            elif outcome.interrupted:
+                results.append(outcome)
+                interrupted = True
+                break
+            elif run_dir is not None:
+                record_result(run_dir, outcome)
+                result = load_result(run_dir, number)  # mapped from the record: its memory is given back
+            else:
+                result = outcome
+            results.append(result)
+            done[0] += totals[number]
+            if progress is not None:
+                progress(done[0], grand)
+    except KeyboardInterrupt:
+        interrupted = True
+    interrupted = interrupted or signals.pending()
+    if interrupted:
+        finished.close()
+        executor.close(cancel=True)  # workers stop now; every finished batch is recorded already
+    return results, interrupted
