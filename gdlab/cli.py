@@ -205,7 +205,8 @@ def tune(config: Path = ConfigArg, set_: List[str] = SetOpt, out_dir: Path = Out
          seed: Optional[int] = SeedOpt,
          seeds: Optional[int] = typer.Option(None, "--seeds", help="Seeds of the final compare of the tuned settings "
                                              "(default: 5 fresh ones)."),
-         quiet: bool = QuietOpt) -> None:
+         quiet: bool = QuietOpt, workers: Optional[int] = WorkersOpt,
+         scheduler: Optional[str] = SchedulerOpt) -> None:
     """Tune every optimizer on the same budget, then compare the tuned settings over seeds."""
     with error_boundary():
         from .allocator import keep_freed_memory
@@ -214,7 +215,8 @@ def tune(config: Path = ConfigArg, set_: List[str] = SetOpt, out_dir: Path = Out
 
         keep_freed_memory()
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
-            outcome = run_tune(config, out=out_dir, overrides=set_, seed=seed, seeds=seeds, progress=bars.steps)
+            outcome = run_tune(config, out=out_dir, overrides=set_, seed=seed, seeds=seeds, progress=bars.steps,
+                               workers=workers, scheduler=scheduler)
         _warn(outcome.warnings, outcome.plot_error)
         if not quiet:
             out.print(report.tune_table(outcome))
@@ -226,7 +228,8 @@ def tune(config: Path = ConfigArg, set_: List[str] = SetOpt, out_dir: Path = Out
 @app.command()
 def bench(suite: Path = typer.Argument(..., help="Suite YAML file (problems, targets, optimizers).",
                                        show_default=False),
-          out_dir: Path = OutOpt, quiet: bool = QuietOpt) -> None:
+          out_dir: Path = OutOpt, quiet: bool = QuietOpt, workers: Optional[int] = WorkersOpt,
+          scheduler: Optional[str] = SchedulerOpt) -> None:
     """Run a suite of problems to their targets: results, performance profiles and scores."""
     with error_boundary():
         from .allocator import keep_freed_memory
@@ -235,7 +238,7 @@ def bench(suite: Path = typer.Argument(..., help="Suite YAML file (problems, tar
 
         keep_freed_memory()
         with report.progress_bars(enabled=not quiet and err.is_terminal, console=err) as bars:
-            outcome = run_bench(suite, out=out_dir, progress=bars.steps)
+            outcome = run_bench(suite, out=out_dir, progress=bars.steps, workers=workers, scheduler=scheduler)
         _warn([], outcome.plot_error)
         if not quiet:
             out.print(report.bench_table(outcome))

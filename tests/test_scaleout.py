@@ -191,3 +191,21 @@ def test_bad_executor_options_are_one_message_and_write_nothing(write_config, tm
     assert r.exit_code == 2 and "not a sweep directory that can be resumed" in r.output, r.output
     assert not (tmp_path / "runs").exists()
 
+
+def test_tune_trials_on_two_workers_choose_and_write_what_one_process_does(write_config, tmp_path, monkeypatch):
+    """The trial stack cut into pieces (every piece worth shipping here, whatever its size) and run on two local
+    workers: the same trials.csv, chosen.csv and tuned.yaml as in one process, whole-data metrics included."""
+    from gdlab.sweeps import cutting
+    from gdlab.tune.runner import run_tune
+
+    monkeypatch.setattr(cutting, "MIN_PIECE_WORK", 1)
+    config = write_config({"problem": {"dataset": "linear_synthetic", "params": {"n": 80}, "batch_size": 10,
+                                       "validation": 0.25},
+                           "optimizers": [{"name": "sgd", "tune": {"lr": [0.001, 0.01, 0.1]}},
+                                          {"name": "adam", "tune": {"lr": [0.001, 0.01, 0.1]}}],
+                           "steps": 30, "seeds": 2})
+    one = run_tune(config, out=tmp_path / "one", plots=False).run_dir
+    two = run_tune(config, out=tmp_path / "two", plots=False, workers=2).run_dir
+    for name in ("trials.csv", "chosen.csv", "tuned.yaml"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    assert "val_loss" in (two / "trials.csv").read_text().splitlines()[0]

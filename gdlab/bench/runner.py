@@ -47,14 +47,17 @@ class BenchOutcome:
 
 
 def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[[int, int], None] | None = None,
-              plots: bool = True) -> BenchOutcome:
+              plots: bool = True, workers: int | None = None, scheduler: str | None = None) -> BenchOutcome:
+    """workers, scheduler: where the tuning trials and the reruns counted in steps run (gdlab.sweeps.executors);
+    a suite that measures time runs its reruns here (seconds on busy workers are not the optimizer's)."""
     from ..problems.learning import keep_datasets
+    from ..sweeps.executors import open_executor
 
-    with keep_datasets():  # each dataset read once for the whole suite
-        return _run_bench(path, out, progress, plots)
+    with open_executor(workers, scheduler) as executor, keep_datasets():  # each dataset read once here
+        return _run_bench(path, out, progress, plots, executor)
 
 
-def _run_bench(path: str | Path, out, progress, plots: bool) -> BenchOutcome:
+def _run_bench(path: str | Path, out, progress, plots: bool, executor) -> BenchOutcome:
     suite = load_suite(path, import_plugins=True)  # a plugin is imported as run and sweep do
     for p in suite.problems:  # every dataset readable before a directory exists
         build_problem(p.config.problem, seed=p.config.seed, dtype=p.config.dtype)
@@ -65,7 +68,7 @@ def _run_bench(path: str | Path, out, progress, plots: bool) -> BenchOutcome:
         costs = np.full((len(suite.problems), len(suite.labels)), np.inf)
         try:
             with signals.allowed():
-                _run_all(suite, costs, rows, settings, sensitivity, progress)
+                _run_all(suite, costs, rows, settings, sensitivity, progress, executor)
             interrupted = False
         except KeyboardInterrupt:  # the problems finished so far are kept; the others count as not reached
             interrupted = True
@@ -78,14 +81,15 @@ def _run_bench(path: str | Path, out, progress, plots: bool) -> BenchOutcome:
     return outcome
 
 
-def _run_all(suite: Suite, costs: np.ndarray, rows: list, settings: dict, sensitivity: dict, progress) -> None:
+def _run_all(suite: Suite, costs: np.ndarray, rows: list, settings: dict, sensitivity: dict, progress,
+             executor=None) -> None:
     """Every problem (tuned first where asked), every optimizer: costs (P, S) and the rows of results.csv."""
     for i, p in enumerate(suite.problems):
         cfg = p.config
         if cfg.tune is not None:
             from ..tune.runner import tune_trials  # tuning only when the suite asks for it
 
-            trials = tune_trials(cfg)
+            trials = tune_trials(cfg, executor=executor)
             if trials.interrupted:
                 raise KeyboardInterrupt
             sensitivity[p.name] = trials
@@ -95,7 +99,7 @@ def _run_all(suite: Suite, costs: np.ndarray, rows: list, settings: dict, sensit
         stacks = [list(cfg.optimizers)] if suite.measure == "steps" else [[o] for o in cfg.optimizers]
         j = 0
         for entries in stacks:
-            result = run_members(cfg, entries, p)
+            result = run_members(cfg, entries, p, executor if suite.measure == "steps" else None)
             if result.interrupted:
                 raise KeyboardInterrupt
             S = len(cfg.all_seeds)
@@ -113,18 +117,21 @@ def _run_all(suite: Suite, costs: np.ndarray, rows: list, settings: dict, sensit
                 progress(i * len(suite.labels) + j, len(suite.problems) * len(suite.labels))
 
 
-def run_members(cfg: Config, entries: list, p: SuiteProblem) -> SimpleNamespace:
+def run_members(cfg: Config, entries: list, p: SuiteProblem, executor=None) -> SimpleNamespace:
     """Optimizer entries on one problem, each once per seed, as a sweep plan's batch: per (entry, seed), entry-major,
     the status, losses and the steps (and seconds) to the problem's target."""
     from ..sweeps.plan import plan_sweep
-    from ..sweeps.runner import run_batches
+    from ..sweeps.runner import run_batches, run_plan
     from ..tune.trials import ends_only
 
     one = cfg if len(entries) == len(cfg.optimizers) else _alone(cfg, entries[0])
     plan = plan_sweep(ends_only(one), [])  # several seeds: a seed axis (sweeps.plan.with_seed_axis)
-    problems = [b.problem.build() for b in plan.batches]
-    totals = [q.total_steps(b.config.steps, b.config.epochs) for q, b in zip(problems, plan.batches)]
-    results = run_batches(plan, problems, totals, None, p.target)
+    if executor is not None:
+        results = run_plan(plan, executor, None, p.target)
+    else:
+        problems = [b.problem.build() for b in plan.batches]
+        totals = [q.total_steps(b.config.steps, b.config.epochs) for q, b in zip(problems, plan.batches)]
+        results = run_batches(plan, problems, totals, None, p.target)
     S = len(cfg.all_seeds)
     seed = plan.index[-1] if S > 1 else np.zeros(plan.size, dtype=np.int64)  # the seed axis is the last
     at = plan.entry * S + seed  # (R,) entry-major row of each member

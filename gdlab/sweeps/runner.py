@@ -183,6 +183,21 @@ def _first(value):
     return float(value[0]) if isinstance(value, np.ndarray) else value
 
 
+def run_plan(plan: SweepPlan, executor, progress: Callable[[int, int], None] | None = None,
+             target=None) -> list[BatchResult]:
+    """A plan's batches on an executor's workers, cut as a sweep's are, the results kept in memory (tune, bench:
+    their trials and reruns). `target`: steps to it recorded per member."""
+    problems = [b.problem.build() for b in plan.batches]
+    totals = [p.total_steps(b.config.steps, b.config.epochs) for p, b in zip(problems, plan.batches)]
+    if executor.workers == 1 and executor.name == "in-process":
+        return run_batches(plan, problems, totals, progress, target)
+    work = [_work(p, b) for p, b in zip(problems, plan.batches)]
+    pieces = choose_pieces(plan, totals, work, executor.workers)
+    batches = cut(plan, pieces)
+    totals_of = {b.number: totals[stack] for b, (stack, _, _) in zip(batches.batches, pieces)}
+    return execute(list(batches.batches), totals_of, executor, None, progress, target)[0]
+
+
 def _work(problem, batch) -> int:
     """Multiply-adds per member and step: parameters × rows a step sees (1 for a toy)."""
     rows = getattr(problem, "X", None)

@@ -46,26 +46,30 @@ class TuneOutcome:
         return self.trials.warnings + (self.compare.warnings if self.compare else [])
 
 
-def tune_trials(cfg: Config, progress: Callable[[int, int], None] | None = None) -> Trials:
+def tune_trials(cfg: Config, progress: Callable[[int, int], None] | None = None, executor=None) -> Trials:
     """Plan, run and choose: the library's tuning without any file (gdlab bench tunes this way)."""
     plan = plan_trials(cfg, spec_of(cfg))
-    return choose_all(plan, run_trials(plan, progress))
+    return choose_all(plan, run_trials(plan, progress, executor))
 
 
 def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides: list[str] = (),
              seed: int | None = None, seeds: int | None = None, progress: Callable[[int, int], None] | None = None,
-             plots: bool = True) -> TuneOutcome:
-    """Tune every optimizer of a compare config, then compare the chosen settings with repetitions."""
+             plots: bool = True, workers: int | None = None, scheduler: str | None = None) -> TuneOutcome:
+    """Tune every optimizer of a compare config, then compare the chosen settings with repetitions.
+
+    workers, scheduler: where the trials run (gdlab.sweeps.executors; None: this process, or the environment's
+    GDLAB_DASK_SCHEDULER); the final compare runs here."""
     from ..problems.learning import keep_datasets
+    from ..sweeps.executors import open_executor
 
     if not isinstance(config, Config):  # a plugin is imported (and probed) as run and sweep do
         config = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
     cfg = config
-    with keep_datasets():  # the data is read once for the check, the trials and the reruns
-        return _run_tune(cfg, out, progress, plots)
+    with open_executor(workers, scheduler) as executor, keep_datasets():  # the data read once here
+        return _run_tune(cfg, out, progress, plots, executor)
 
 
-def _run_tune(cfg: Config, out, progress, plots: bool) -> TuneOutcome:
+def _run_tune(cfg: Config, out, progress, plots: bool, executor) -> TuneOutcome:
     plan = plan_trials(cfg, spec_of(cfg))
     dim = build_data_check(cfg)  # missing data stops us before a directory exists
     for o in cfg.optimizers:  # and so does a plugin that fails its first steps on a copy
@@ -75,7 +79,7 @@ def _run_tune(cfg: Config, out, progress, plots: bool) -> TuneOutcome:
         run_dir = create_run_dir(out, f"{cfg.name}-tune")
         write_yaml(run_dir / "config.yaml", {**cfg.resolved, "tune": _written(plan)})
         with signals.allowed():
-            result = run_trials(plan, progress)
+            result = run_trials(plan, progress, executor)
         trials = choose_all(plan, result)
         _write_trials(run_dir, trials)
         if not trials.interrupted:  # settings chosen from part of the trials are no result

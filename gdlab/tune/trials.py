@@ -123,12 +123,16 @@ def trial_rows(plan: TrialPlan, sweep) -> np.ndarray:
     return rows
 
 
-def run_trials(plan: TrialPlan, progress: Callable[[int, int], None] | None = None):
+def run_trials(plan: TrialPlan, progress: Callable[[int, int], None] | None = None, executor=None):
     """Every trial's result, in TrialPlan's row order: final and best loss, status, divergence, the start loss,
-    whole-data metrics at the end and the steps to the tuning target. Run as the batches of a sweep plan."""
-    from ..sweeps.runner import run_batches
+    whole-data metrics at the end and the steps to the tuning target. Run as the batches of a sweep plan, in this
+    process or on an executor's workers (gdlab.sweeps.executors: --workers, --scheduler)."""
+    from ..sweeps.runner import run_batches, run_plan
 
     sweep = sweep_plan(plan)
+    if executor is not None:
+        results = run_plan(sweep, executor, progress, plan.spec.target)
+        return gathered(plan, trial_rows(plan, sweep), results, len(sweep.batches))
     problems = [b.problem.build() for b in sweep.batches]
     totals = [p.total_steps(b.config.steps, b.config.epochs) for p, b in zip(problems, sweep.batches)]
     results = run_batches(sweep, problems, totals, progress, plan.spec.target)
