@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from . import signals
+from . import memory, signals
 from .config import Config, load_config, member_config, validate
 from .config.repeats import reseeded
 from .engine import Member, StackResult, make_schedule, run_stack
@@ -30,7 +31,8 @@ from .outputs.rundir import (
 from .optim.plugins import probe
 from .outputs.results import HistorySink, MemberResult, RunResult
 from .outputs.verdicts import not_settled
-from .problems.build import build_problem
+from .outputs.landscape_file import write_landscape
+from .problems.build import build_problem, landscape
 from .problems.stability import stability_warnings
 from .problems.targets import Target
 from .version import __version__
@@ -58,6 +60,7 @@ def run_config(
     on_warning: Callable[[str], None] | None = None,
     member_figures: bool = False,
     fmt: str = "png",
+    max_memory: int | None = None,
 ) -> RunOutcome:
     """Run a config (a path or a loaded Config) and write its run directory under `out`.
 
@@ -72,6 +75,8 @@ def run_config(
     fmt: png | svg | pdf.
     out=None (and no directory) writes nothing: each member's history, trajectory and summary stay in memory
     (RunResult.records(), .history_records(), .dataframe()).
+    max_memory: bytes the run may use (default: what the machine has available); a run estimated to need more is
+    refused before it starts (gdlab.memory).
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True)
     if seed is not None or seeds is not None:
@@ -85,6 +90,8 @@ def run_config(
         raise ConfigError(f"optimizers: `gdlab run` takes one optimizer and this config lists {len(cfg.optimizers)} "
                           f"({', '.join(o.label for o in cfg.optimizers)}); use `gdlab compare` to run them side by side")
     seeds = cfg.all_seeds
+    memory.check(memory.estimate(cfg, len(cfg.optimizers) * len(seeds)), max_memory, f"this {mode}")  # before any
+    # data is read
     row_seeds = np.tile(np.asarray(seeds), len(cfg.optimizers))  # rows member-major: member i, seed j at i·S + j
     problem = build_problem(cfg.problem, seed=cfg.seed if len(seeds) == 1 else row_seeds, dtype=cfg.dtype,
                             predict=cfg.predict, download_progress=download_progress)  # before any directory
@@ -135,12 +142,33 @@ def run_config(
         if many:
             write_aggregate_csv(run_dir / AGGREGATE_FILE, [o.label for o in cfg.optimizers],
                                 [o.name for o in cfg.optimizers], aggregated)
+        if problem.dim <= 2:
+            _save_landscape(cfg, [run_dir] + [d for d in member_dirs if d != run_dir])
     outcome = RunOutcome(run_dir, mode, outcomes, warnings, result.interrupted or signals.pending(), seeds=seeds,
                          aggregate=aggregated, labels=[o.label for o in cfg.optimizers])
     if plots:
         outcome.plot_error, outcome.output_error = _draw(run_dir, member_dirs, mode, len(seeds), member_figures, fmt)
         outcome.interrupted = outcome.interrupted or outcome.plot_error == _not_drawn(run_dir)
     return outcome
+
+
+def _save_landscape(cfg: Config, dirs: list[Path]) -> None:
+    """The landscape of a plugin objective or a model on data, saved for `gdlab plot` (which never runs a plugin
+    nor loads data; built-in objectives it recomputes). Written once, linked into each member's directory."""
+    if cfg.problem.kind == "objective" and ":" not in cfg.problem.name:
+        return
+    try:
+        land = landscape(cfg.problem)
+    except Exception:  # noqa: BLE001 - a plugin failing off its path: the figures draw without a landscape
+        return
+    if land is None:
+        return
+    first = write_landscape(dirs[0], land)
+    for d in dirs[1:]:
+        try:
+            os.link(first, d / first.name)  # the same bytes for every member: one copy on disk
+        except OSError:
+            write_landscape(d, land)
 
 
 def _not_drawn(run_dir: Path) -> str:

@@ -18,7 +18,7 @@ RANK = {
     "errors": 0, "registry": 0, "allocator": 0, "version": 0, "signals": 0, "threads": 0, "plugins": 0,
     "optim": 1, "problems": 1,
     "config": 2,
-    "engine": 3,
+    "engine": 3, "memory": 3,
     "outputs": 4,
     "figures": 5,
     "runner": 6, "sweeps": 6, "tune": 6, "bench": 6,

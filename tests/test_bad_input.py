@@ -128,3 +128,53 @@ def test_the_battery_is_big_enough():
     assert len(BAD_COMMAND_LINES) >= 15
 
 
+
+
+# ============================================================================================ refused up front
+# Each case must be refused before anything is built or written, with one message (exit 2): what the issue's
+# attacks met as tracebacks, MemoryErrors after minutes, or a run directory left behind.
+
+BIG = "1" + "0" * 300  # 1e300 fits a float; BIG + "0" * 100 does not
+LAUGHS = ("a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+          + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+          + "problem: {objective: bowl2d}\noptimizer: sgd\n")
+
+REFUSED = [
+    ("integer-of-300-digits-as-steps", ["run", "{cfg}", "--set", f"steps={BIG}"], {}, ["steps", "too large"]),
+    ("integer-of-300-digits-as-lr", ["run", "{cfg}", "--set", f"optimizer.lr={BIG}{'0' * 100}"], {},
+     ["optimizer.lr", "finite number"]),
+    ("integer-of-300-digits-as-init", ["run", "{cfg}", "--set", f"problem.init=[{BIG}{'0' * 100}, 1]"], {},
+     ["problem.init[0]", "finite number"]),
+    ("dataset-seed-negative", ["run", "{tmp}/ls.yaml"],
+     {"ls.yaml": {**LINEFIT, "problem": {"dataset": "linear_synthetic", "params": {"seed": -5}}}},
+     ["problem.params.seed", "-5"]),
+    ("moons-of-1e11-rows", ["run", "{tmp}/moons.yaml"],
+     {"moons.yaml": {**LINEFIT, "problem": {"dataset": "moons", "params": {"n": 10 ** 11}}}},
+     ["needs about", "TB of memory", "data"]),
+    ("hidden-of-1e5-squared", ["run", "{tmp}/mlp.yaml"],
+     {"mlp.yaml": {**LINEFIT, "problem": {"dataset": "xor", "model": "mlp", "hidden": [100000, 100000]}}},
+     ["needs about", "GB of memory", "parameters", "--max-memory"]),
+    ("max-memory-exceeded", ["run", "{cfg}", "--max-memory", "1M"], {}, ["needs about", "1.0 MB --max-memory"]),
+    ("max-memory-not-a-size", ["run", "{cfg}", "--max-memory", "lots"], {}, ["--max-memory", "'lots'", "8G"]),
+    ("sweep-of-a-billion-steps", ["sweep", "{cfg}", "--grid", "optimizer.lr=linspace(0.01,1,100000)", "--set",
+                                  "steps=1000000000"], {}, ["sweep of 100,000 members", "histories"]),
+    ("linspace-of-1e12-values", ["sweep", "{cfg}", "--grid", "optimizer.lr=linspace(0.01,1,1000000000000)"], {},
+     ["--grid optimizer.lr", "1,000,000,000,000 values", "10,000,000"]),
+    ("linspace-from-nan", ["sweep", "{cfg}", "--grid", "optimizer.lr=linspace(nan,1,5)"], {},
+     ["--grid optimizer.lr", "finite start and stop"]),
+    ("grid-key-malformed", ["sweep", "{cfg}", "--grid", "optimizer..lr=1,2"], {}, ["--grid 'optimizer..lr'"]),
+    ("grid-key-missing-entry", ["sweep", "{cfg}", "--grid", "optimizers[3].lr=1,2"], {},
+     ["--grid optimizers[3].lr", "does not exist"]),
+    ("sweep-value-a-list", ["sweep", "{tmp}/sw.yaml"], {"sw.yaml": {**BOWL, "sweep": {"optimizer.lr": [[0.1]]}}},
+     ["optimizer.lr", "finite number", "[0.1]"]),
+    ("yaml-billion-laughs", ["run", "{tmp}/laughs.yaml"], {"laughs.yaml": LAUGHS},
+     ["laughs.yaml", "aliases", "1,000,000 values"]),
+    ("set-billion-laughs", ["run", "{cfg}", "--set", "optimizer=[&a [x, x, x, x, x, x, x, x, x, x], " + ", ".join(
+        f"&{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]" for i in range(8)) + "]"], {}, ["aliases"]),
+]
+
+
+@pytest.mark.parametrize("case, args, files, needles", REFUSED, ids=[c[0] for c in REFUSED])
+def test_refused_up_front(tmp_path, case, args, files, needles):
+    test_bad_command_line_is_one_message_exit_2_and_nothing_written(tmp_path, case, args + ["--out", "{out}"],
+                                                                     files, needles)

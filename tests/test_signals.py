@@ -211,3 +211,17 @@ def test_a_signal_during_start_up_is_one_message(tmp_path, module, sig):
     assert r.returncode == 128 + getattr(signal, sig), r.stderr
     assert "Traceback" not in r.stderr and "interrupted" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) <= 2, r.stderr
+
+
+def test_a_third_signal_while_writing_stops_at_once_and_plot_names_what_is_missing(tmp_path, monkeypatch, handlers):
+    """The escape hatch for a hung disk: the third signal is obeyed, and the directory says it is incomplete."""
+    import gdlab.runner
+
+    signal_when_called(monkeypatch, gdlab.runner, "write_json", 3)
+    r = gdlab_cli("compare", write_yaml(tmp_path / "c.yaml", COMPARE), "--out", tmp_path / "runs", "-q")
+    assert r.exit_code == 130 and "Traceback" not in r.output, r.output
+    (d,) = run_dirs(tmp_path / "runs")
+    assert not (d / "summary.csv").exists()
+    r = gdlab_cli("plot", d)
+    assert r.exit_code == 1, r.output
+    assert "incomplete" in r.stderr and "sgd/summary.json" in r.stderr and "summary.csv" in r.stderr, r.stderr

@@ -14,6 +14,9 @@ from ..registry import REQUIRED, did_you_mean, signature_defaults
 from .yamlio import KeyPath, format_path
 
 
+MAX_INTEGER = 2**53  # whole numbers a float64 still holds exactly: steps, seeds, sizes
+
+
 class Checker:
     """Builds messages that point at a key path and, where known, its line in the YAML file."""
 
@@ -50,11 +53,17 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(path, f"expected a whole number, got {show(value)}")
         if minimum is not None and value < minimum:
-            raise self.fail(path, f"must be >= {minimum}, got {value}")
+            raise self.fail(path, f"must be >= {minimum}, got {show(value)}")
+        if abs(value) > MAX_INTEGER:  # NumPy counts in 64 bits; beyond that no run, seed or size makes sense
+            raise self.fail(path, f"{show(value)} is too large; at most {MAX_INTEGER:,}")
         return value
 
     def number(self, value: Any, path: KeyPath) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        try:
+            finite = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        except OverflowError:  # an integer of hundreds of digits
+            finite = False
+        if not finite:
             raise self.fail(path, f"expected a finite number, got {show(value)}")
         return float(value)
 

@@ -55,13 +55,19 @@ def parse_values(text: str, flag: str) -> list:
         parts = [a.strip() for a in args.split(",")]
         try:
             a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
-            if len(parts) != 3 or n < 1:
+            if len(parts) != 3 or n < 1 or not (math.isfinite(a) and math.isfinite(b)):
                 raise ValueError
         except (ValueError, IndexError):
-            raise ConfigError(f"{flag}: {kind}({args}) needs three numbers: start, stop, count >= 1, "
+            raise ConfigError(f"{flag}: {kind}({args}) needs three numbers: finite start and stop, count >= 1, "
                               f"e.g. {kind}({'0.01,1,100' if kind == 'linspace' else '-4,0,50'})") from None
-        values = np.linspace(a, b, n) if kind == "linspace" else np.logspace(a, b, n)
-        return [float(v) for v in values]
+        if n > MAX_MEMBERS:  # checked before anything is expanded
+            raise ConfigError(f"{flag}: {kind}({args}) asks for {n:,} values; a grid has at most {MAX_MEMBERS:,} "
+                              f"members")
+        with np.errstate(over="ignore"):
+            values = np.linspace(a, b, n) if kind == "linspace" else np.logspace(a, b, n)
+        if not np.isfinite(values).all():
+            raise ConfigError(f"{flag}: {kind}({args}) gives values beyond the range of floating-point numbers")
+        return values.tolist()
     try:
         parsed = parse_yaml(f"[{text.strip().strip('[]')}]")[0]
     except (yaml.YAMLError, RecursionError):
@@ -78,7 +84,7 @@ def parse_grid_option(text: str) -> Axis:
         raise ConfigError(f"--grid {text!r}: expected KEY=V1,V2,... or KEY=linspace(a,b,n), "
                           f"for example --grid optimizer.lr=0.01,0.1,0.4")
     flag = f"--grid {key.strip()}"
-    return Axis(parse_path(key), tuple(parse_values(values, flag)), _range_text(values))
+    return Axis(parse_path(key, "--grid"), tuple(parse_values(values, flag)), _range_text(values))
 
 
 def _range_text(text) -> str | None:
@@ -92,7 +98,8 @@ def grid_axes(config_sweep: dict, options: list[str]) -> list[Axis]:
         source = _range_text(values)
         if isinstance(values, str):
             values = parse_values(values, f"sweep.{key}")
-        axes[parse_path(key)] = Axis(parse_path(key), tuple(values), source)
+        path = parse_path(str(key), "sweep:")
+        axes[path] = Axis(path, tuple(values), source)
     for text in options:
         axis = parse_grid_option(text)
         axes[axis.path] = axis
@@ -102,7 +109,7 @@ def grid_axes(config_sweep: dict, options: list[str]) -> list[Axis]:
     for axis in out:
         if len(set(map(repr, axis.values))) < len(axis.values):
             raise ConfigError(f"--grid {axis.key}: values repeat; each value once")
-    size = math.prod(len(a.values) for a in out)
+    size = math.prod(len(a.values) for a in out)  # the product is never expanded beyond this check
     if size > MAX_MEMBERS:
         raise ConfigError(f"sweep: the grid has {size:,} members; at most {MAX_MEMBERS:,}")
     return out

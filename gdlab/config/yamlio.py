@@ -24,19 +24,19 @@ def format_path(path: KeyPath) -> str:
     return out or "(top level)"
 
 
-def parse_path(text: str) -> KeyPath:
-    """'optimizers[1].lr' or 'optimizers.1.lr' -> ("optimizers", 1, "lr")."""
+def parse_path(text: str, flag: str = "--set") -> KeyPath:
+    """'optimizers[1].lr' or 'optimizers.1.lr' -> ("optimizers", 1, "lr"); `flag` names the option in messages."""
     parts: list = []
     for token in re.split(r"\.(?![^\[]*\])", text.strip()):
         m = re.fullmatch(r"([^\[\]]*)((?:\[\d+\])*)", token)
         if not token or not m:
-            raise ConfigError(f"--set {text!r}: malformed key (expected dotted names such as optimizer.lr)")
+            raise ConfigError(f"{flag} {text!r}: malformed key (expected dotted names such as optimizer.lr)")
         name, indices = m.groups()
         if name:
             parts.append(int(name) if name.isdigit() else name)
         parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", indices))
     if not parts or any(p == "" for p in parts):
-        raise ConfigError(f"--set {text!r}: malformed key (expected dotted names such as optimizer.lr)")
+        raise ConfigError(f"{flag} {text!r}: malformed key (expected dotted names such as optimizer.lr)")
     return tuple(parts)
 
 
@@ -74,14 +74,50 @@ _HINTS = {
 }
 
 
+# A config holds a few hundred values. Aliases (*name) repeat an anchored value without copying its text, so 400
+# bytes of nested aliases can stand for a billion values ("billion laughs"); what the document expands to is
+# bounded before anything walks it.
+MAX_VALUES = 1_000_000
+MAX_BYTES = 16 * 1024 * 1024
+
+
 def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
-    """The document in `text` and its node tree; raises yaml.YAMLError or RecursionError (absurd nesting)."""
+    """The document in `text` and its node tree; raises yaml.YAMLError, RecursionError (absurd nesting) or
+    ConfigError (a document that is, or expands through aliases to, more than a config could hold)."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"{len(text):,} characters of YAML is far more than a config; at most {MAX_BYTES:,}")
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _expanded_size(node, {}, set())
         return (loader.construct_document(node) if node is not None else None), node
+    except ValueError as exc:  # a scalar PyYAML resolves but cannot construct
+        raise yaml.YAMLError(f"cannot read a value: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
+    """How many values `node` stands for once every alias is expanded (each shared node counted once per use)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_:
+        return 1  # a node inside itself: refused with its key and line by the caller
+    open_.add(key)
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, sizes, open_) + _expanded_size(v, sizes, open_) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, sizes, open_) for item in node.value)
+    open_.discard(key)
+    if size > MAX_VALUES:
+        line = node.start_mark.line + 1
+        raise ConfigError(f"line {line}: the YAML expands through its aliases (*name) to more than {MAX_VALUES:,} "
+                          f"values; a config holds a few hundred")
+    sizes[key] = size
+    return size
 
 
 def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
@@ -108,6 +144,8 @@ def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
         raise ConfigError(f"{path}: YAML error: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: the YAML is nested too deeply to be a config") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}, {exc}" if str(exc).startswith("line") else f"{path}: {exc}") from None
     lines: dict[KeyPath, int] = {}
     try:
         _collect_lines(node, (), lines, set())
@@ -154,7 +192,7 @@ def parse_assignment(text: str, flag: str = "--set") -> tuple[KeyPath, Any]:
     return parse_path(key), parsed
 
 
-def apply_override(data: dict, path: KeyPath, value: Any, text: str) -> dict:
+def apply_override(data: dict, path: KeyPath, value: Any, text: str, flag: str = "--set") -> dict:
     """A copy of `data` with the value at `path` replaced (mappings on the way are created)."""
     data = copy.deepcopy(data)
     node: Any = data
@@ -164,11 +202,11 @@ def apply_override(data: dict, path: KeyPath, value: Any, text: str) -> dict:
             if not isinstance(node, list) or part >= len(node):
                 size = len(node) if isinstance(node, list) else 0
                 raise ConfigError(
-                    f"--set {text}: {format_path(path[:i + 1])} does not exist "
+                    f"{flag} {text}: {format_path(path[:i + 1])} does not exist "
                     f"({format_path(path[:i]) or 'it'} has {size} entries)"
                 )
         elif not isinstance(node, dict):
-            raise ConfigError(f"--set {text}: {format_path(path[:i])} is not a mapping")
+            raise ConfigError(f"{flag} {text}: {format_path(path[:i])} is not a mapping")
         if last:
             node[part] = value
         else:

@@ -1,46 +1,22 @@
-"""`gdlab plot`: redraw figures from saved run directories, alone or overlaid."""
+"""`gdlab plot`: redraw figures from saved run directories, alone or overlaid.
+
+From the files alone (outputs/readback.py, outputs/landscape_file.py): no plugin is imported, no data is loaded,
+nothing named in a directory's config.yaml is run. Figures are written whole (rendered beside their final name and
+renamed), into real folders only; `--output` names the file, and other figures of the same call go beside it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from ..outputs.aggregate import repeat_groups
-from ..outputs.tune_files import is_bench_dir, is_tune_dir, load_profile, load_sensitivity
-from ..outputs.rundir import is_run_dir, load_series
-from ..outputs.sweep_dir import is_sweep_dir
-from .standard import draw_figures, draw_repeat_figures, landscape_of, redraw_sweep, run_name
+from ..outputs.files import real_dir
+from ..outputs.landscape_file import landscape_of
+from ..outputs.readback import kind_of, load_series, member_dirs_of, read_config
+from ..outputs.tune_files import read_study
+from .standard import draw_figures, draw_repeat_figures, redraw_sweep, run_name
 from .style import FORMATS
-
-
-def member_dirs_of(path: Path) -> list[Path]:
-    """A run directory itself, or the member sub-directories of a compare directory."""
-    path = Path(path)
-    if is_run_dir(path):
-        return [path]
-    members = sorted(d for d in path.iterdir() if d.is_dir() and is_run_dir(d)) if path.is_dir() else []
-    if not members:
-        raise ConfigError(f"RUN_DIR {path}: not a gdlab run or compare directory (no summary.json inside)")
-    if (path / "summary.csv").is_file():  # keep the compare's member order
-        import csv
-
-        with open(path / "summary.csv", newline="", encoding="utf-8") as f:
-            order = [row["member"] for row in csv.DictReader(f)]
-        rank = {_label(d): i for i, d in enumerate(members)}
-        members.sort(key=lambda d: order.index(_label(d)) if _label(d) in order else len(order) + rank[_label(d)])
-    return members
-
-
-def _label(d: Path) -> str:
-    import json
-
-    return json.loads((d / "summary.json").read_text(encoding="utf-8")).get("label", d.name)
-
-
-def _problem_of(d: Path) -> dict:
-    return yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8")).get("problem", {})
 
 
 def _run_of(d: Path, run_dirs: list[Path]) -> Path:
@@ -68,73 +44,82 @@ def output_format(output: Path) -> str:
     return fmt
 
 
+def check_output(output: Path) -> None:
+    """An --output file name gdlab may write: not a folder, in a folder that exists."""
+    if output.is_dir():
+        raise ConfigError(f"--output {output}: is a directory; give a file name such as {output / 'loss.png'}")
+    if not output.parent.is_dir():
+        raise OutputError(f"--output {output}: the folder {output.parent} does not exist")
+
+
+def _alone(kinds: list[str], kind: str, output: Path | None, what: str) -> None:
+    if len(kinds) > 1 or output is not None:
+        raise ConfigError(f"RUN_DIR: {what} is redrawn on its own, into its plots/ folder "
+                          f"(no --output, no other directories)")
+
+
 def replot(run_dirs: list[Path], *, kind: str, output: Path | None, smooth: int, fmt: str = "png") -> list[Path]:
-    sweeps = [Path(r) for r in run_dirs if is_sweep_dir(Path(r))]
-    if sweeps:
-        if len(sweeps) < len(run_dirs) or output is not None:
-            raise ConfigError("RUN_DIR: a sweep directory is redrawn on its own, into its plots/ folder "
-                              "(no --output, no other directories)")
-        return [p for d in sweeps for p in redraw_sweep(d, fmt=fmt)]
-    studies = [Path(r) for r in run_dirs if is_tune_dir(Path(r)) or is_bench_dir(Path(r))]
-    if studies:
-        if len(studies) < len(run_dirs) or output is not None:
-            raise ConfigError("RUN_DIR: a tune or bench directory is redrawn on its own, into its plots/ folder "
-                              "(no --output, no other directories)")
-        return [p for d in studies for p in redraw_study(d, fmt)]
-    repeats = [repeat_groups(Path(r)) for r in run_dirs]
-    if any(repeats):
-        if len(run_dirs) > 1 or output is not None:
-            raise ConfigError("RUN_DIR: a directory of repeated runs (several seeds) is redrawn on its own, into its "
-                              "plots/ folder (no --output, no other directories)")
-        groups = [(label, [load_series(d) for d in dirs]) for label, dirs in repeats[0]]
-        return draw_repeat_figures(groups, landscape_of(repeats[0][0][1][0]), Path(run_dirs[0]) / "plots",
-                                   title=run_name(Path(run_dirs[0])), fmt=fmt)
     run_dirs = [Path(r) for r in run_dirs]
-    dirs = [m for r in run_dirs for m in member_dirs_of(r)]
+    kinds = [kind_of(r) for r in run_dirs]  # every directory checked (damaged, incomplete) before anything is drawn
+    if "sweep" in kinds:
+        _alone(kinds, "sweep", output, "a sweep directory")
+        return redraw_sweep(run_dirs[0], fmt=fmt)
+    if "tune" in kinds or "bench" in kinds:
+        _alone(kinds, "study", output, "a tune or bench directory")
+        return redraw_study(run_dirs[0], fmt)
+    if "repeats" in kinds:
+        _alone(kinds, "repeats", output, "a directory of repeated runs (several seeds)")
+        return _redraw_repeats(run_dirs[0], fmt)
+    if output is not None:
+        fmt = output_format(Path(output))
+        check_output(Path(output))
+    groups = [member_dirs_of(r) for r in run_dirs]
+    dirs = [m for g in groups for m in g]
     series = [load_series(d) for d in dirs]
-    runs = [_run_of(d, run_dirs) for d in dirs]
-    for s, label in zip(series, short_labels([s.label for s in series], runs)):
+    for s, label in zip(series, short_labels([s.label for s in series], [_run_of(d, run_dirs) for d in dirs])):
         s.label = label
-    same_problem = all(_problem_of(d) == _problem_of(dirs[0]) for d in dirs)
-    land = landscape_of(dirs[0]) if same_problem else None
+    problems = [read_config(d).get("problem") for d in dirs]
+    land = landscape_of(dirs[0]) if all(p == problems[0] for p in problems) else None
     if kind == "trajectory" and land is None:
         raise ConfigError("--kind trajectory: these runs have no common 1- or 2-parameter landscape to draw on")
+    smooth = min(smooth, max((len(s.step) for s in series), default=0))  # a longer window averages the same
     if output is None:
         written = []
-        for r in run_dirs:
-            members = member_dirs_of(r)
-            group = [s for s, d in zip(series, dirs) if d in members]
-            written += draw_figures(group, land, Path(r) / "plots", kind=kind, smooth=smooth,
-                                    grid=len(group) > 1, title=run_name(Path(r)), fmt=fmt)
+        for r, group in zip(run_dirs, groups):
+            mine = [s for s, d in zip(series, dirs) if d in group]
+            written += draw_figures(mine, land, r / "plots", kind=kind, smooth=smooth, grid=len(mine) > 1,
+                                    title=run_name(r), fmt=fmt)
         return written
     output = Path(output)
-    fmt = output_format(output)
+    main = f"trajectory.{fmt}" if kind == "trajectory" else f"loss.{fmt}"
     title = " vs ".join(dict.fromkeys(run_name(r) for r in run_dirs))
-    tmp_dir = output.parent / f".{output.stem}-figures"
-    figs = draw_figures(series, land, tmp_dir, kind=kind, smooth=smooth, title=title, fmt=fmt)
-    written = []
-    for f in figs:
-        target = output if f.stem == ("trajectory" if kind == "trajectory" else "loss") else \
-            output.with_name(f"{output.stem}-{f.stem}{output.suffix}")
-        f.replace(target)
-        written.append(target)
-    for leftover in tmp_dir.glob("*"):
-        leftover.unlink()
-    tmp_dir.rmdir()
-    return written
+    return draw_figures(series, land, output.parent, kind=kind, smooth=smooth, title=title, fmt=fmt, own_folder=False,
+                        name=lambda f: output.name if f == main else f"{output.stem}-{Path(f).stem}{output.suffix}")
+
+
+def _redraw_repeats(run_dir: Path, fmt: str) -> list[Path]:
+    groups = repeat_groups(run_dir)
+    if not groups:
+        raise OutputError(f"{run_dir / 'summary.csv'}: damaged (no member rows)")
+    series = [(label, [load_series(d) for d in dirs]) for label, dirs in groups]
+    return draw_repeat_figures(series, landscape_of(groups[0][1][0]), run_dir / "plots", title=run_name(run_dir),
+                               fmt=fmt)
 
 
 def load_members(run_dirs: list[Path]) -> tuple[list, object, str]:
-    """(series with short labels, the common landscape or None, a title) of run or compare directories."""
+    """(series with short labels, the common landscape or None, a title) of run or compare directories, read as
+    `replot` reads them (for --animate and --export)."""
     run_dirs = [Path(r) for r in run_dirs]
-    if any(is_sweep_dir(r) for r in run_dirs):
-        raise ConfigError("RUN_DIR: a sweep directory keeps no paths or per-member curves to animate or export")
+    kinds = [kind_of(r) for r in run_dirs]
+    if any(k not in ("run", "compare") for k in kinds):
+        raise ConfigError("RUN_DIR: only run and compare directories keep the paths and per-member curves to "
+                          "animate or export (not a sweep, tune, bench or repeated-runs directory)")
     dirs = [m for r in run_dirs for m in member_dirs_of(r)]
     series = [load_series(d) for d in dirs]
     for s, label in zip(series, short_labels([s.label for s in series], [_run_of(d, run_dirs) for d in dirs])):
         s.label = label
-    same_problem = all(_problem_of(d) == _problem_of(dirs[0]) for d in dirs)
-    return series, landscape_of(dirs[0]) if same_problem else None, \
+    problems = [read_config(d).get("problem") for d in dirs]
+    return series, landscape_of(dirs[0]) if all(p == problems[0] for p in problems) else None, \
         " vs ".join(dict.fromkeys(run_name(r) for r in run_dirs))
 
 
@@ -143,17 +128,16 @@ def redraw_study(run_dir: Path, fmt: str = "png") -> list[Path]:
     from .tuning import performance_profiles, sensitivity
 
     name = run_name(run_dir)
-    if is_tune_dir(run_dir):
-        curves, criterion, multi = load_sensitivity(run_dir)
-        written = [sensitivity(curves, run_dir / "plots" / f"sensitivity.{fmt}", criterion=criterion, multi_seed=multi,
+    study = read_study(run_dir)  # checked: OutputError for damaged or incomplete files
+    plots = real_dir(run_dir / "plots")
+    if study["kind"] == "tune":
+        curves, criterion, multi = study["sensitivity"]
+        written = [sensitivity(curves, plots / f"sensitivity.{fmt}", criterion=criterion, multi_seed=multi,
                                title=f"{name.removesuffix('-tune')}: {criterion.replace('_', ' ')} by learning rate")]
-        groups = repeat_groups(run_dir / "compare") if (run_dir / "compare").is_dir() else None
-        if groups:
-            series = [(label, [load_series(d) for d in dirs]) for label, dirs in groups]
-            written += draw_repeat_figures(series, landscape_of(groups[0][1][0]), run_dir / "compare" / "plots",
-                                           title=run_name(run_dir / "compare"), fmt=fmt)
+        if (run_dir / "compare").is_dir() and kind_of(run_dir / "compare") == "repeats":
+            written += _redraw_repeats(run_dir / "compare", fmt)
         return written
-    p = load_profile(run_dir)
-    return [performance_profiles(p["labels"], p["taus"], p["rho"], run_dir / "plots" / f"profile.{fmt}",
+    p = study["profile"]
+    return [performance_profiles(p["labels"], p["taus"], p["rho"], plots / f"profile.{fmt}",
                                  scores=p["scores"], measure=p["measure"], n_problems=p["n_problems"],
                                  title=f"{p['name']}: performance profiles")]

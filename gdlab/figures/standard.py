@@ -7,24 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import validate
 from ..errors import OutputError
 from ..outputs.files import real_dir
-from ..outputs.rundir import load_series
+from ..outputs.landscape_file import landscape_of
+from ..outputs.readback import load_series
 from ..outputs.series import Series
-from ..problems.build import landscape
 from ..problems.landscape import Landscape
 
 BEST_CURVES = 5
-
-
-def landscape_of(run_dir: Path) -> Landscape | None:
-    """The loss surface of the problem in `run_dir`'s config.yaml (1- and 2-parameter problems)."""
-    import yaml
-
-    data = yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
-    cfg = validate(data, source=str(Path(run_dir) / "config.yaml"))
-    return landscape(cfg.problem)
 
 
 def run_name(run_dir: Path) -> str:
@@ -36,11 +26,12 @@ def run_name(run_dir: Path) -> str:
     if re.fullmatch(r".+-\d{8}-\d{6}-[0-9a-f]+", name):
         return name.rsplit("-", 3)[0]
     try:
-        import yaml
+        from ..outputs.readback import read_config
 
-        return str(yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))["name"])
-    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        title = read_config(run_dir).get("name")  # bounded, plain YAML (a shared directory's config builds nothing)
+    except OutputError:
         return name
+    return title if isinstance(title, str) and title.strip() else name
 
 
 def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int = 1, *, member_figures: bool = False,
@@ -59,7 +50,7 @@ def draw_outputs(run_dir: Path, member_dirs: list[Path], mode: str, seeds: int =
                                 fmt=fmt)
             return None
         series = [load_series(d) for d in member_dirs]
-        land = landscape_of(member_dirs[0])
+        land = landscape_of(member_dirs[0])  # from the files, as `gdlab plot` draws it
         name = run_name(run_dir)
         if mode != "compare":
             draw_figures(series, land, run_dir / "plots", title=name, fmt=fmt)
@@ -83,39 +74,46 @@ def _default_smoothing(series: list[Series]) -> int:
 
 def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *, title: str = "",
                  grid: bool = False, kind: str = "all", smooth: int = 0, metric_figures: bool = True,
-                 fmt: str = "png") -> list[Path]:
-    """The loss figures (and, with metric_figures, validation and accuracy curves) and the trajectory figures."""
+                 fmt: str = "png", name=lambda f: f, own_folder: bool = True) -> list[Path]:
+    """The loss figures (and, with metric_figures, validation and accuracy curves) and the trajectory figures.
+
+    fmt: png | svg | pdf. name: the file name of each figure in `out_dir` from its standard name ("loss.png" ->
+    "both.png" for `gdlab plot --output both.png`). own_folder: `out_dir` is a run directory's plots/ folder, made
+    if absent and never a symbolic link (a shared directory may hold a planted one); otherwise the user named it.
+    """
     from . import curves, paths
 
-    real_dir(out_dir)  # never through a link planted in a shared run directory
+    if own_folder:
+        real_dir(out_dir)
+    at = lambda f: out_dir / name(f)  # noqa: E731
     written = []
     floor = None if land is None else land.min_value
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # nan-only columns of diverged members
         if kind in ("all", "loss"):
             if any("train_loss" in s.columns for s in series):  # a dataset: whole-data loss per epoch, as d2l
-                written.append(curves.loss_curves(series, out_dir / f"loss.{fmt}", x="epoch", y="train_loss",
+                written.append(curves.loss_curves(series, at(f"loss.{fmt}"), x="epoch", y="train_loss",
                                                  title=title))
-                written.append(curves.loss_curves(series, out_dir / f"batch_loss.{fmt}", title=f"{title} (mini-batches)",
+                written.append(curves.loss_curves(series, at(f"batch_loss.{fmt}"), title=f"{title} (mini-batches)",
                                                  smooth=smooth or _default_smoothing(series)))
             elif all("suboptimality" in s.columns for s in series):  # a known minimum: f − f* on a log axis
                 written.append(curves.loss_curves(series, out_dir / f"loss.{fmt}", y="suboptimality", logy=True,
                                                   title=title, smooth=smooth))
             else:
-                written.append(curves.loss_curves(series, out_dir / f"loss.{fmt}", title=title, smooth=smooth,
+                written.append(curves.loss_curves(series, at(f"loss.{fmt}"), title=title, smooth=smooth,
                                                   floor=floor))
             for col in ("val_loss", "train_accuracy", "val_accuracy") if metric_figures else ():
                 if any(col in s.columns for s in series):
-                    written.append(curves.loss_curves(series, out_dir / f"{col}.{fmt}", x="epoch", y=col, title=title))
+                    written.append(curves.loss_curves(series, at(f"{col}.{fmt}"), x="epoch", y=col, title=title))
         has_path = land is not None and any(s.path is not None for s in series)
         if kind in ("all", "trajectory") and has_path:
-            written.append(paths.trajectories(series, land, out_dir / f"trajectory.{fmt}", title=title))
+            written.append(paths.trajectories(series, land, at(f"trajectory.{fmt}"), title=title))
             if grid and len(series) > 1:
-                written.append(paths.small_multiples(series, land, out_dir / f"trajectories_grid.{fmt}", title=title))
+                written.append(paths.small_multiples(series, land, at(f"trajectories_grid.{fmt}"), title=title))
             from . import path_gaps
 
             if grid and path_gaps.paths_overlap(series, land):  # one line on the overlay: show the gaps
-                written.append(path_gaps.path_distance(series, land, out_dir / f"path_distance.{fmt}", title=title))
+                written.append(path_gaps.path_distance(series, land, at(f"path_distance.{fmt}"), title=title))
     return written
 
 
@@ -251,4 +249,10 @@ def redraw_sweep(run_dir: Path, *, fmt: str = "png") -> list[Path]:
     """The sweep figures again, from the sweep directory's files alone (`gdlab plot`)."""
     from ..outputs.sweep_dir import load_sweep
 
-    return draw_sweep_figures(*load_sweep(run_dir), fmt=fmt)
+    try:
+        loaded = load_sweep(run_dir)
+    except OutputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a truncated metrics.npz, a cell that is not a number, ...
+        raise OutputError(f"{run_dir}: damaged sweep files ({type(exc).__name__}: {exc})") from None
+    return draw_sweep_figures(*loaded, fmt=fmt)

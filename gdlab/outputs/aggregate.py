@@ -119,26 +119,36 @@ def repeat_groups(run_dir: Path) -> list[tuple[str, list[Path]]] | None:
     """The (member label, its seed directories) of a run or compare directory written with several seeds, in the
     order of summary.csv; None for any other directory."""
     import csv
+    import io
 
-    import yaml
+    from ..errors import OutputError
+    from .readback import incomplete, read_config, read_text
 
     run_dir = Path(run_dir)
     config, summary = run_dir / "config.yaml", run_dir / "summary.csv"
     if not (config.is_file() and summary.is_file()):
         return None
-    seeds = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("seeds")
+    seeds = read_config(run_dir).get("seeds")  # plain YAML, bounded: a shared directory builds nothing
     if not isinstance(seeds, list) or len(seeds) < 2:
         return None
     groups: dict[str, list[Path]] = {}
-    with open(summary, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    subdirs = [d for d in run_dir.iterdir() if d.is_dir() and d.name != "plots"]
-    single = any(d.name.startswith("seed-") for d in subdirs)  # `gdlab run`: seed-<k> right here
-    for row in rows:
-        base = run_dir if single else _member_dir(run_dir, row["member"], subdirs)
-        d = base / f"seed-{row['seed']}"
-        if d.is_dir():
-            groups.setdefault(row["member"], []).append(d)
+    try:
+        rows = list(csv.DictReader(io.StringIO(read_text(summary), newline="")))
+        subdirs = [d for d in run_dir.iterdir() if d.is_dir() and d.name != "plots"]
+        single = any(d.name.startswith("seed-") for d in subdirs)  # `gdlab run`: seed-<k> right here
+        missing = []
+        for row in rows:
+            base = run_dir if single else _member_dir(run_dir, row["member"], subdirs)
+            d = base / f"seed-{row['seed']}"
+            if d.is_dir() and d.resolve().is_relative_to(run_dir.resolve()):  # a seed cell never leads out
+                groups.setdefault(row["member"], []).append(d)
+            else:
+                missing.append(f"{row['member']} seed {row['seed']}")
+    except (KeyError, TypeError, ValueError, csv.Error) as exc:
+        raise OutputError(f"{summary}: damaged ({type(exc).__name__}: {exc})") from None
+    if missing:
+        raise OutputError(incomplete(run_dir, [f"the run directory of {m}" for m in missing[:5]]
+                                     + ([f"{len(missing) - 5} more"] if len(missing) > 5 else [])))
     return list(groups.items()) or None
 
 

@@ -22,7 +22,7 @@ import secrets
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Iterator
 
 from ..errors import OutputError
 
@@ -148,14 +148,14 @@ class LineWriter:
             while done < len(data):  # write(2) may take part of a batch (a disk filling up)
                 done += os.write(self._fd, view[done:])
         except OSError as exc:
-            self._undo()
+            self._undo(self._size + data.rfind(b"\n", 0, done) + 1)  # the whole lines that did fit
             raise OutputError(describe(exc, self.path) + "; its whole lines are kept") from None
         self._size += done
 
-    def _undo(self) -> None:
+    def _undo(self, size: int) -> None:
         fd, self._fd = self._fd, None
         try:
-            os.ftruncate(fd, self._size)  # cutting a file frees space: this works on a full disk
+            os.ftruncate(fd, size)  # cutting a file frees space: this works on a full disk
         except OSError:
             pass
         os.close(fd)

@@ -1,4 +1,4 @@
-"""Run directories: created exclusively, written atomically, read back by `gdlab plot`.
+"""Run directories: created exclusively, written atomically (read back by readback.py).
 
     <run>/config.yaml  <run>/metrics.csv  <run>/trajectory.csv  <run>/summary.json  <run>/plots/*.png
 
@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import math
-import re
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ import yaml
 
 from ..errors import ConfigError, GdlabError, OutputError
 from .files import LineWriter, create_dir, write_atomic
-from .series import Series
+from .names import OWN_NAMES, member_dir_names, safe_name  # noqa: F401 (importable from here)
 
 METRIC_COLUMNS = ("step", "epoch", "loss", "grad_norm", "lr")
 MAX_PATH_ROWS = 100_000  # trajectories of longer runs are thinned to about this many rows
@@ -59,30 +58,6 @@ def free_path(parent: str | Path, stem: str, suffix: str) -> Path:
         if not path.exists():
             return path
     raise GdlabError(f"could not find a free file name for {stem}{suffix} in {parent}")
-
-
-def safe_name(text: str) -> str:
-    """A name of [A-Za-z0-9._=-] only, safe in any shell and file system: 'RMSProp (0.4, 0.9)' -> 'RMSProp_0.4_0.9'."""
-    cleaned = re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("._-")
-    return cleaned[:80] or "run"
-
-
-# what gdlab itself writes into a run or compare directory: no member directory may take one of these names
-OWN_NAMES = frozenset({"config.yaml", "metrics.csv", "trajectory.csv", "summary.json", "summary.csv", "metrics.npz",
-                       "landscape.npz", "plots"})
-
-
-def member_dir_names(labels: list[str]) -> list[str]:
-    """The sub-directory name of each member of a compare: its label made file-system friendly, never one of
-    gdlab's own file names (a member labelled `plots` gets `plots_`), never twice (case-insensitively)."""
-    names, used = [], {n.lower() for n in OWN_NAMES}
-    for label in labels:
-        name = safe_name(label)
-        while name.lower() in used:
-            name += "_"
-        used.add(name.lower())
-        names.append(name)
-    return names
 
 
 def write_yaml(path: Path, data: dict) -> None:
@@ -157,64 +132,5 @@ def path_every(total_steps: int) -> int:
     return max(1, math.ceil(total_steps / MAX_PATH_ROWS))
 
 
-# ----------------------------------------------------------------------------------------------- reading back
-
-
-def read_csv_columns(path: Path) -> dict[str, np.ndarray]:
-    """A CSV file as {column: float array} (empty cells -> nan); rows may come from several log calls."""
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        rows = [r for r in reader if len(r) == len(header or [])]
-    if not header:
-        return {}
-    data = np.array([[float(x) if x else np.nan for x in r] for r in rows], dtype=float).reshape(-1, len(header))
-    return {name: data[:, j] for j, name in enumerate(header)}
-
-
-def merge_rows_by_step(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Rows logged separately for the same step (training metrics, then evaluation) merged into one row."""
-    if not cols or "step" not in cols or len(cols["step"]) == 0:
-        return cols
-    steps, inverse = np.unique(cols["step"], return_inverse=True)
-    out = {"step": steps}
-    for name, values in cols.items():
-        if name == "step":
-            continue
-        merged = np.full(len(steps), np.nan)
-        ok = ~np.isnan(values)
-        merged[inverse[ok]] = values[ok]
-        out[name] = merged
-    return out
-
-
-def is_run_dir(path: Path) -> bool:
-    return (path / "summary.json").is_file() and (path / "metrics.csv").is_file()
-
-
-def load_series(run_dir: Path, label: str | None = None) -> Series:
-    """One run directory back as a Series (what the plots draw)."""
-    run_dir = Path(run_dir)
-    if not is_run_dir(run_dir):
-        raise GdlabError(f"{run_dir} is not a gdlab run directory (no summary.json and metrics.csv)")
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    cols = merge_rows_by_step(read_csv_columns(run_dir / "metrics.csv"))
-    path = path_step = None
-    if (run_dir / "trajectory.csv").is_file():
-        traj = read_csv_columns(run_dir / "trajectory.csv")
-        coords = [traj[k] for k in traj if k != "step"]
-        if coords and len(coords) <= 2:
-            path = np.stack(coords, axis=1)
-            path_step = traj.get("step")
-    step = cols.pop("step", np.zeros(0))
-    loss = cols.pop("loss", np.full(len(step), np.nan))
-    return Series(
-        label=label or summary.get("label") or run_dir.name,
-        step=step.astype(int),
-        loss=loss,
-        status=summary.get("status", "completed"),
-        diverged_at=summary.get("diverged_at"),
-        path=path,
-        path_step=path_step,
-        columns=cols,
-    )
+# reading back lives in readback.py (never trusting the files); these names stay importable from here
+from .readback import is_run_dir, load_series, merge_rows_by_step, read_csv_columns  # noqa: E402,F401

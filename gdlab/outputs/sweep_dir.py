@@ -254,11 +254,10 @@ def load_sweep(run_dir: Path):
     import json
     from types import SimpleNamespace
 
-    import yaml
-
     from ..config.grid import grid_axes, member_indices
+    from .readback import read_config, read_text
 
-    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    config = read_config(run_dir)  # plain YAML, bounded: a shared directory's config.yaml builds nothing
     axes = grid_axes(config.get("sweep") or {}, [])
     entries = tuple(e.get("label", e.get("name")) for e in config.get("optimizers") or [] if isinstance(e, dict))
     with open(run_dir / "summary.csv", newline="", encoding="utf-8") as f:
@@ -272,7 +271,7 @@ def load_sweep(run_dir: Path):
     index = np.asarray(data["grid_index"]).T.astype(np.int64) if "grid_index" in data else member_indices(axes)
     entry = np.asarray(data["entry"]).astype(np.int64) if "entry" in data else np.zeros(len(rows), dtype=np.int64)
     summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    summary = json.loads(read_text(summary_path)) if summary_path.is_file() else {}  # size-bounded
     status = np.array([r["status"] for r in rows], dtype=object)
     outcome = SimpleNamespace(run_dir=run_dir, axes=axes, labels=[r["member"] for r in rows], status=status,
                               final_loss=column("final_loss"), best_loss=column("best_loss"),

@@ -3,6 +3,7 @@
     sensitivity_curve()  one optimizer's criterion against lr (the envelope over other searched keys)
     load_sensitivity()   every optimizer's curve from a tune directory's trials.csv and chosen.csv
     load_profile()       a bench directory's profile.csv and scores.csv
+    read_study()         either, for `gdlab plot`: bounded reads, a damaged file is one OutputError naming it
 
 NumPy only (`gdlab plot` reads these without running anything).
 """
@@ -10,6 +11,7 @@ NumPy only (`gdlab plot` reads these without running anything).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -50,14 +52,44 @@ def is_bench_dir(path: Path) -> bool:
 
 
 def _rows(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    """The rows of a CSV file gdlab wrote (size-bounded: a shared directory may hold anything)."""
+    from .readback import read_text
+
+    return list(csv.DictReader(io.StringIO(read_text(path), newline="")))
+
+
+def _summary(run_dir: Path) -> dict:
+    from .readback import read_text
+
+    data = json.loads(read_text(Path(run_dir) / "summary.json"))
+    if not isinstance(data, dict):
+        raise ValueError(f"summary.json holds a {type(data).__name__}, not an object")
+    return data
+
+
+def read_study(run_dir: Path) -> dict:
+    """{"kind": "tune", "sensitivity": load_sensitivity(...)} or {"kind": "bench", "profile": load_profile(...)} of
+    a tune or bench directory, from its files alone; OutputError naming the directory when they do not fit."""
+    from ..errors import OutputError
+    from .readback import kind_of
+
+    kind = kind_of(run_dir)  # incomplete: OutputError naming the missing files
+    try:
+        if kind == "tune":
+            return {"kind": kind, "sensitivity": load_sensitivity(run_dir)}
+        if kind == "bench":
+            return {"kind": kind, "profile": load_profile(run_dir)}
+    except OutputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a missing column, a cell that is not a number, a label not listed
+        raise OutputError(f"{run_dir}: damaged {kind} files ({type(exc).__name__}: {exc})") from None
+    raise OutputError(f"{run_dir}: not a tune or bench directory")
 
 
 def load_sensitivity(run_dir: Path) -> tuple[list[dict], str, bool]:
     """(curves, criterion, several seeds per trial) of a tune directory, from its files alone."""
     run_dir = Path(run_dir)
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    summary = _summary(run_dir)
     criterion = summary["criterion"]
     trials, chosen = _rows(run_dir / "trials.csv"), _rows(run_dir / "chosen.csv")
     searched = [k for k in (trials[0] if trials else {}) if k not in _TRIAL_COLUMNS]
@@ -96,7 +128,7 @@ def load_profile(run_dir: Path) -> dict:
     rho = np.zeros((len(labels), len(taus)))
     for r in rows:
         rho[labels.index(r["optimizer"]), int(np.searchsorted(taus, float(r["tau"])))] = float(r["rho"])
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    summary = _summary(run_dir)
     return {"labels": labels, "taus": taus, "rho": rho, "scores": np.array([float(s["score"]) for s in scores]),
             "measure": summary.get("measure", "steps"), "n_problems": len(summary.get("problems", [])),
             "name": summary.get("suite", run_dir.name)}

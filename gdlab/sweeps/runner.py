@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from .. import signals
+from .. import memory, signals
 from ..config import Config, load_config
 from ..config.grid import grid_axes
 from ..errors import ConfigError, OutputError
@@ -40,7 +40,7 @@ __all__ = ["SweepOutcome", "run_sweep", "resume_sweep", "STATUS_NOT_RUN"]
 def run_sweep(config: str | Path | Config, grid: list[str] = (), *, overrides: list[str] = (),
               out: str | Path | None = "runs", progress: Callable[[int, int], None] | None = None,
               plots: bool = True, fmt: str = "png", seeds: int | None = None, workers: int | None = None,
-              scheduler: str | None = None) -> SweepOutcome:
+              scheduler: str | None = None, max_memory: int | None = None) -> SweepOutcome:
     """Run the grid of `config` (its `sweep:` mapping, then the `--grid` options) and write its directory under
     `out` (out=None: nothing is written; the outcome and its `history` stay in memory).
 
@@ -48,9 +48,11 @@ def run_sweep(config: str | Path | Config, grid: list[str] = (), *, overrides: l
     workers: local worker processes (None or 1: this process); scheduler: a Dask scheduler's address (or the
     environment's GDLAB_DASK_SCHEDULER). Each finished batch is recorded in the directory as it completes, so that
     an interrupted sweep can be finished with resume_sweep.
+    max_memory: bytes the sweep may use (default: what the machine has available); a sweep estimated to need more
+    is refused before any data is read or directory made (gdlab.memory).
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True, seeds=seeds)
-    plan, totals, work = _prepared(cfg, list(grid))
+    plan, totals, work = _prepared(cfg, list(grid), max_memory)
     theory = _theory(cfg, plan)
     with open_executor(workers, scheduler, keep_memory=_keeps_memory()) as executor:  # exit 2 before any directory
         pieces = choose_pieces(plan, totals, work, executor.workers)
@@ -118,11 +120,12 @@ def _theory(cfg: Config, plan: SweepPlan) -> dict | None:
     return sweep_theory(cfg.problem, cfg.optimizers[0].name, cfg.optimizers[0].hparams, [a.path for a in plan.axes])
 
 
-def _prepared(cfg: Config, grid: list[str]) -> tuple[SweepPlan, list[int], list[int]]:
+def _prepared(cfg: Config, grid: list[str], max_memory: int | None = None) -> tuple[SweepPlan, list[int], list[int]]:
     """The plan of the sweep, each stack's total steps and work per member-step (parameters × rows a step sees);
-    every stack's problem is built once before anything is written (missing data, a plugin that fails its probe:
-    an error and no directory), then let go."""
+    its memory checked (gdlab.memory) before any data is read, then every stack's problem built once before anything
+    is written (missing data, a plugin that fails its probe: an error and no directory), then let go."""
     plan = plan_sweep(cfg, grid_axes(cfg.sweep, grid))
+    memory.check(plan_estimate(plan), max_memory, f"this sweep of {plan.size:,} members")
     totals, work = [], []
     with keep_datasets():
         for batch in plan.batches:
@@ -167,6 +170,15 @@ def _drawn(outcome: SweepOutcome, plots: bool, fmt: str) -> SweepOutcome:
     if plots:
         _draw(outcome, outcome.history, fmt)
     return outcome
+
+
+def plan_estimate(plan: SweepPlan) -> memory.Estimate:
+    """The memory a plan's batches need (the largest stack, and every member's history until the files are
+    written); each stack's optimizer state counted for the largest state among its groups."""
+    states = [max(memory.state_arrays(g.optimizer if isinstance(g.optimizer, str) else None,
+                                      {k: _first(v) for k, v in g.hparams.items()}) for g in b.groups)
+              for b in plan.batches]
+    return memory.sweep_estimate([b.config for b in plan.batches], [len(b.members) for b in plan.batches], states)
 
 
 def probe_plugins(batch, dim: int) -> None:

@@ -28,6 +28,21 @@ DATASET_TASKS = {
     "airfoil": "regression",
     "mnist": "multiclass",
 }
+
+
+def shape_of(name: str, params: dict, split: str = "train") -> tuple[int, int] | None:
+    """(rows, features) of a registered dataset from its parameters alone (nothing is read or generated), for the
+    memory estimate made before a run starts; None for a dataset it does not know."""
+    n = params.get("n")
+    return {
+        "linefit": (3, 1),
+        "linear_synthetic": (n or 1000, len(params.get("w") or (0, 0))),
+        "xor": (n or 400, 2), "spirals": (n or 400, 2), "moons": (n or 400, 2),
+        "airfoil": (params.get("rows") or 1500, 5),
+        "mnist": (60000 if split == "train" else 10000, 784),
+    }.get(name)
+
+
 # Factory parameters that have their own `problem:` keys (or are not config at all) instead of `problem.params`.
 NOT_PARAMS = ("split", "data_dir", "progress")
 
@@ -88,4 +103,4 @@ def make_dataset(name: str, X, y, task: str, n_classes: int | None, source: str)
 # Importing the modules registers their factories (they import DATASETS and Dataset from here).
 from . import airfoil, mnist, synthetic  # noqa: E402,F401  (this order is the order of `gdlab list datasets`)
 
-__all__ = ["DATASETS", "DATASET_TASKS", "NOT_PARAMS", "Dataset", "TASKS", "make_dataset"]
+__all__ = ["DATASETS", "DATASET_TASKS", "NOT_PARAMS", "Dataset", "TASKS", "make_dataset", "shape_of"]

@@ -21,6 +21,11 @@ def _check_noise(noise: float) -> None:
         raise ConfigError(f"noise: expected a number >= 0, got {noise!r}")
 
 
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed: expected a whole number >= 0, got {seed!r}")
+
+
 def _shuffled(rng: np.random.Generator, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows in random order (the generators build them class by class)."""
     perm = rng.permutation(len(X))
@@ -44,6 +49,7 @@ def linear_synthetic(
     """d2l's synthetic regression: X ~ N(0, 1) of shape (n, len(w)), y = X·w + b + N(0, noise²)."""
     _check_n(n, 1)
     _check_noise(noise)
+    _check_seed(seed)
     try:
         w_vec = np.asarray(w, dtype=np.float64).reshape(-1)  # (F,)
     except (TypeError, ValueError):
@@ -61,6 +67,7 @@ def xor(n: int = 400, noise: float = 0.2, seed: int = 0) -> Dataset:
     """Four blobs of std `noise` at the corners (±1, ±1); label 1 where x1 and x2 have different signs."""
     _check_n(n, 4)
     _check_noise(noise)
+    _check_seed(seed)
     rng = np.random.default_rng(seed)
     corners = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])  # (4, 2); rows 2, 3 are class 1
     which = np.arange(n) % 4  # (n,) balanced corners
@@ -75,6 +82,7 @@ def spirals(n: int = 400, noise: float = 0.2, seed: int = 0) -> Dataset:
     """Two spiral arms (CS231n's spiral data with 2 classes): radius r in [0, 1], angle 4r + 4c (+ N(0, noise²))."""
     _check_n(n)
     _check_noise(noise)
+    _check_seed(seed)
     rng = np.random.default_rng(seed)
     cls = np.arange(n) % 2  # (n,) balanced classes
     r = np.empty(n)
@@ -91,6 +99,7 @@ def moons(n: int = 400, noise: float = 0.1, seed: int = 0) -> Dataset:
     """scikit-learn's make_moons: an upper half circle (class 0) and a shifted lower one (class 1), + N(0, noise²)."""
     _check_n(n)
     _check_noise(noise)
+    _check_seed(seed)
     rng = np.random.default_rng(seed)
     n_out = n // 2
     n_in = n - n_out
