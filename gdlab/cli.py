@@ -6,6 +6,7 @@ Heavy modules (NumPy, the engine, matplotlib) are imported inside the commands s
 from __future__ import annotations
 
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -63,7 +64,7 @@ def error_boundary() -> Iterator[None]:
 
 
 def _holding_notice(signum: int) -> None:
-    err.print("[yellow]interrupted:[/] finishing writing the results first (a third Ctrl-C stops at once and "
+    err.print("[yellow]interrupted:[/] finishing writing the results first (a third interrupt stops at once and "
               "leaves them incomplete)")
 
 
@@ -373,6 +374,10 @@ def main() -> None:
 
     limit_blas_threads()  # before anything imports NumPy: its BLAS reads the thread count once, when it loads
     signals.install(notice=_holding_notice)  # SIGTERM as Ctrl-C; a Ctrl-C while results are written waits
+    # stderr carries gdlab's own messages only: NumPy's overflow in a diverging member is a result (summary.json
+    # says so), and matplotlib's and a plugin's warnings are nothing the user can act on here
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    warnings.filterwarnings("ignore", module="matplotlib")
     app()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import shutil
 import struct
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from gdlab.problems.datasets import DATASETS, Dataset
 from gdlab.problems.datasets import mnist as mnist_mod
-from gdlab.problems.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, load_images, load_labels, read_idx
+from gdlab.problems.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, load_images, load_labels, parse_idx, read_idx
 from gdlab.errors import ConfigError, DataError
 
 LOCAL = [name for name in DATASETS.names() if name != "mnist"]  # no download needed
@@ -237,3 +238,41 @@ def test_mirror_list(monkeypatch):
     assert mnist_mod.mirrors() == list(mnist_mod.DEFAULT_MIRRORS)
     monkeypatch.setenv("GDLAB_MNIST_MIRRORS", " http://a/ , http://b ,")
     assert mnist_mod.mirrors() == ["http://a/", "http://b"]
+
+
+# ======================================================================================= damaged IDX files
+
+
+def test_an_idx_header_whose_shape_overflows_is_one_message():
+    header = struct.pack(">IIII", IMAGES_MAGIC, 2**32 - 1, 2**32 - 1, 2**32 - 1)
+    with pytest.raises(DataError, match="holds 4 bytes"):
+        parse_idx(header + b"\0" * 4, IMAGES_MAGIC, "x")
+
+
+def test_an_idx_file_with_an_empty_dimension_is_one_message():
+    with pytest.raises(DataError, match="no data"):
+        parse_idx(struct.pack(">IIII", IMAGES_MAGIC, 3, 0, 28), IMAGES_MAGIC, "x")
+
+
+def test_images_of_4_pixels_are_not_reported_as_bad_labels(tmp_path, no_network):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / "t10k-images-idx3-ubyte").write_bytes(_idx(IMAGES_MAGIC, np.zeros((3, 2, 2), np.uint8)))
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(_idx(LABELS_MAGIC, np.arange(3, dtype=np.uint8)))
+    with pytest.raises(DataError) as info:
+        mnist_mod.load_mnist("test", tmp_path)
+    assert "4 pixels" in str(info.value) and "784" in str(info.value) and "labels" not in str(info.value)
+
+
+def test_a_bit_flip_in_a_decompressed_official_file_is_caught(shared_data, tmp_path, no_network):
+    source = shared_data / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    if not source.is_file():
+        pytest.skip("MNIST test labels not in the shared data")
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    shutil.copy(shared_data / "mnist" / "t10k-images-idx3-ubyte.gz", folder)
+    raw = bytearray(gzip.decompress(source.read_bytes()))
+    raw[100] = (raw[100] + 1) % 10
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="changed since it was verified"):
+        mnist_mod.load_mnist("test", tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import http.server
 import shutil
 import socket
@@ -86,7 +87,7 @@ def test_download_falls_through_a_dead_mirror(monkeypatch, tmp_path, serve, dead
     assert ds.X.shape == (10000, 784) and ds.y.shape == (10000,)
     assert set(np.unique(ds.y)) == set(range(10))
     folder = tmp_path / "mnist"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(T10K)  # no temp files left
+    assert sorted(p.name for p in folder.iterdir()) == sorted(T10K + (mnist_mod.RECORD,))  # no temp files left
     for name in T10K:
         assert _md5(folder / name) == mnist_mod.MD5[name]
         size = (folder / name).stat().st_size
@@ -118,11 +119,11 @@ def test_a_corrupted_file_is_rejected_and_nothing_is_left_behind(monkeypatch, tm
         mnist_mod.download(T10K[1], folder)
     message = str(info.value)
     assert T10K[1] in message and bad_url in message and "checksum mismatch" in message
-    assert list(folder.iterdir()) == []  # neither the final name nor a temp file
+    assert not folder.exists()  # neither the final name nor a temp file, nor the folders it made
     # a good mirror after the bad one is used
     good = mnist_mod.download(T10K[1], folder, [bad_url, serve(mnist_files)])
     assert _md5(good) == mnist_mod.MD5[T10K[1]]
-    assert [p.name for p in folder.iterdir()] == [T10K[1]]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([T10K[1], mnist_mod.RECORD])
 
 
 def test_unreachable_mirrors_say_where_to_put_the_files(monkeypatch, tmp_path, serve, dead_mirror):
@@ -139,4 +140,29 @@ def test_unreachable_mirrors_say_where_to_put_the_files(monkeypatch, tmp_path, s
     assert dead_mirror in message and "refused" in message.lower()
     assert not_found in message and "404" in message
     assert cut in message
-    assert list(folder.iterdir()) == []
+    assert not (tmp_path / "data").exists()  # a failed download leaves no folder it made
+
+
+def test_a_failed_download_leaves_no_folder_it_made(tmp_path, dead_mirror):
+    folder = tmp_path / "a" / "b" / "mnist"
+    with pytest.raises(DataError):
+        mnist_mod.download(T10K[1], folder, [dead_mirror])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bit_flip_after_download_is_caught_even_in_a_decompressed_file(monkeypatch, tmp_path, serve, mnist_files):
+    """The content digest recorded at download is checked whenever the file is read, gzip or raw."""
+    import gzip
+
+    monkeypatch.setenv("GDLAB_MNIST_MIRRORS", serve(mnist_files))
+    monkeypatch.setattr(mnist_mod, "CONTENT_SHA256", {})  # only what was recorded at download
+    mnist_mod.ensure_files("test", tmp_path)
+    folder = tmp_path / "mnist"
+    records = json.loads((folder / mnist_mod.RECORD).read_text())
+    assert set(records) == {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+    raw = bytearray(gzip.decompress((folder / T10K[1]).read_bytes()))
+    (folder / T10K[1]).unlink()
+    raw[-1] = (raw[-1] + 1) % 10  # still a digit: only the digest can tell
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="changed since it was verified"):
+        mnist_mod.load_mnist("test", tmp_path)

@@ -247,3 +247,25 @@ def test_concurrent_plots_to_one_output_do_not_crash_each_other(copy, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary files left"
     assert np.all([f.stat().st_size > 0 for f in tmp_path.glob("same*.png")])
+
+
+NOISY_PLUGIN = PLUGIN.replace('pathlib.Path(__file__).with_name("IMPORTED").touch()', """
+import warnings
+def noisy(x):
+    warnings.warn("a plugin's warning", RuntimeWarning)
+    np.log(np.zeros(1))  # NumPy's divide-by-zero warning
+    return (x ** 2).sum(axis=1)
+""").replace("lambda x: a * (x ** 2).sum(axis=1)", "noisy")
+
+
+def test_warnings_of_numpy_matplotlib_or_a_plugin_never_reach_stderr(tmp_path):
+    import subprocess
+
+    (tmp_path / "noisyplug.py").write_text(NOISY_PLUGIN)
+    data = {"name": "noisy", "problem": {"objective": "noisyplug:bowl"}, "optimizer": {"name": "sgd", "lr": 0.1},
+            "steps": 3}
+    r = subprocess.run([sys.executable, "-m", "gdlab", "run", str(write_yaml(tmp_path / "n.yaml", data)), "--out",
+                        str(tmp_path / "runs"), "-q"], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                       env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "", r.stderr

@@ -8,6 +8,7 @@ checks the magic number and that the sizes match the data length, and names the 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -52,7 +53,9 @@ def parse_idx(buf: bytes, magic: int, name: str = "<bytes>") -> np.ndarray:
     if len(buf) < header:
         raise DataError(f"{name}: truncated IDX header ({len(buf)} bytes, expected at least {header})")
     shape = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)  # Python integers: a header of four 2**32 - 1 sizes does not overflow
+    if 0 in shape:
+        raise DataError(f"{name}: the header says shape {shape}: the file holds no data")
     if len(buf) - header != expected:
         raise DataError(
             f"{name}: the header says shape {shape} ({expected} bytes of data) but the file holds "
@@ -61,19 +64,22 @@ def parse_idx(buf: bytes, magic: int, name: str = "<bytes>") -> np.ndarray:
     return np.frombuffer(buf, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
-    """The uint8 array of an IDX file (gzip or raw), checked against `magic`."""
-    return parse_idx(read_bytes(path), magic, str(path))
+def read_idx(path: str | os.PathLike, magic: int, check=None) -> np.ndarray:
+    """The uint8 array of an IDX file (gzip or raw), checked against `magic` (and by check(content), if given)."""
+    content = read_bytes(path)
+    if check is not None:
+        check(content)
+    return parse_idx(content, magic, str(path))
 
 
-def load_images(path: str | os.PathLike) -> np.ndarray:
+def load_images(path: str | os.PathLike, check=None) -> np.ndarray:
     """Images as (N, rows·cols) float32 in [0, 1] (pixel / 255, flattened: 784 features for MNIST)."""
-    raw = read_idx(path, IMAGES_MAGIC)  # (N, rows, cols) uint8
+    raw = read_idx(path, IMAGES_MAGIC, check)  # (N, rows, cols) uint8
     X = raw.reshape(len(raw), -1).astype(np.float32)  # (N, 784), a fresh array
     X /= np.float32(255.0)
     return X
 
 
-def load_labels(path: str | os.PathLike) -> np.ndarray:
+def load_labels(path: str | os.PathLike, check=None) -> np.ndarray:
     """Labels as (N,) int64."""
-    return read_idx(path, LABELS_MAGIC).astype(np.int64)
+    return read_idx(path, LABELS_MAGIC, check).astype(np.int64)

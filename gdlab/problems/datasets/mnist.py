@@ -4,14 +4,17 @@ Files live in `<data_dir>/mnist/`, where data_dir is the argument, else $GDLAB_D
 Each file may be gzip-compressed (`train-images-idx3-ubyte.gz`) or raw (`train-images-idx3-ubyte`). Missing files
 are downloaded (gzip) from the mirrors in $GDLAB_MNIST_MIRRORS (comma-separated base URLs) or DEFAULT_MIRRORS,
 checked against the official MD5 checksums, written to a temporary file in the same folder and renamed into
-place: a final name never holds a partial or unchecked file. Files already on disk are not re-hashed (the IDX
-reader checks their headers and lengths).
+place: a final name never holds a partial or unchecked file, and a failed download leaves no folder it made. The
+SHA-256 of each verified file's content is recorded beside it (RECORD) and checked whenever the file is read, so a
+bit flip on disk is caught, compressed or not (official content of the official length is checked against
+CONTENT_SHA256 even without a record); the IDX reader checks headers and lengths.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import tempfile
 import urllib.error
@@ -21,7 +24,7 @@ from typing import Callable, Optional
 
 from ...errors import ConfigError, DataError
 from . import DATASETS, Dataset, make_dataset
-from .idx import load_images, load_labels
+from .idx import load_images, load_labels, read_bytes
 
 # (filename, bytes_done, bytes_total or None) -> None; lets the CLI draw a progress bar.
 Progress = Callable[[str, int, Optional[int]], None]
@@ -30,6 +33,14 @@ SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+RECORD = "verified-sha256.json"  # {stem: SHA-256 of the decompressed content} of files verified at download
+CONTENT_SHA256 = {  # SHA-256 of the decompressed official files (those whose .gz matched MD5 below)
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+}
+CONTENT_LENGTH = {"train-images-idx3-ubyte": 47040016, "train-labels-idx1-ubyte": 60008,
+                  "t10k-images-idx3-ubyte": 7840016, "t10k-labels-idx1-ubyte": 10008}
 MD5 = {  # official checksums of the gzip files
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
     "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
@@ -111,10 +122,23 @@ def download(
     bases = mirrors() if bases is None else bases
     expected = MD5[filename]
     final = folder / filename
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # folders this download creates
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"cannot create the MNIST folder {folder}: {e}") from e
+    try:
+        return _download(filename, folder, final, expected, bases, progress, timeout)
+    except BaseException:  # a failed or interrupted download leaves no folder it made
+        for p in made:
+            try:
+                p.rmdir()
+            except OSError:
+                break  # not empty: a file was placed there meanwhile
+        raise
+
+
+def _download(filename: str, folder: Path, final: Path, expected: str, bases: list[str], progress, timeout) -> Path:
     failures = []
     for base in bases:
         url = base.rstrip("/") + "/" + filename
@@ -127,7 +151,9 @@ def download(
                 digest = _fetch(url, dest, filename, progress, timeout)
             if digest == expected:
                 os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a data file is as readable as any other
+                content = read_bytes(tmp)
                 os.replace(tmp, final)
+                _record(folder, filename.removesuffix(".gz"), hashlib.sha256(content).hexdigest())
                 return final
             failures.append(f"{base} (checksum mismatch: MD5 {digest}, expected {expected})")
         except (OSError, ValueError, http.client.HTTPException) as e:  # URLError, timeouts, bad URLs, cut streams
@@ -164,12 +190,54 @@ def load_mnist(split: str = "train", data_dir=None, progress: Progress | None = 
     if split not in SPLITS:
         raise ConfigError(f"split: unknown MNIST split {split!r}; accepted: {', '.join(SPLITS)}")
     images, labels = ensure_files(split, data_dir, progress)
-    X, y = load_images(images), load_labels(labels)
+    X, y = load_images(images, verified(images)), load_labels(labels, verified(labels))
     if len(X) != len(y):
         raise DataError(f"{images} holds {len(X)} images but {labels} holds {len(y)} labels")
-    if X.shape[1] != 784 or y.size and (y.min() < 0 or y.max() > 9):
-        raise DataError(f"{images}, {labels}: not MNIST (images of {X.shape[1]} pixels, labels outside 0..9)")
+    if X.shape[1] != 784:
+        raise DataError(f"{images}: not MNIST: its images have {X.shape[1]} pixels; MNIST's have 784 (28 x 28)")
+    if y.size and (y.min() < 0 or y.max() > 9):
+        raise DataError(f"{labels}: not MNIST: labels {int(y.min())}..{int(y.max())}; MNIST's are 0..9")
     return X, y
+
+
+def verified(path: Path):
+    """A check of the file's decompressed content against the SHA-256 recorded when it was verified (at download,
+    see RECORD) or known for the official file (CONTENT_SHA256, for content of the official length); a bit flip
+    in a file on disk, compressed or not, is caught. None when there is nothing to check against."""
+    stem = path.name.removesuffix(".gz")
+    recorded = _records(path.parent).get(stem)
+    known = CONTENT_SHA256.get(stem)
+
+    def check(content: bytes) -> None:
+        expected = recorded or (known if len(content) == CONTENT_LENGTH.get(stem) else None)
+        if expected and hashlib.sha256(content).hexdigest() != expected:
+            raise DataError(f"{path}: its content changed since it was verified (SHA-256 differs from "
+                            f"{'the one recorded at download' if recorded else 'the official file'}); "
+                            f"delete it to download it again")
+
+    return check
+
+
+def _records(folder: Path) -> dict:
+    try:
+        data = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _record(folder: Path, stem: str, digest: str) -> None:
+    """Add the verified content digest of `stem` to the folder's record (written whole: temporary file, rename)."""
+    records = {**_records(folder), stem: digest}
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{RECORD}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(records, f, indent=1)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, folder / RECORD)
+    except OSError:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 @DATASETS.register("mnist", "60000 (train) / 10000 (test) rows, 784 features, 10 classes: " + SOURCE)
