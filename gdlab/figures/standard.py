@@ -97,7 +97,7 @@ def draw_figures(series: list[Series], land: Landscape | None, out_dir: Path, *,
                 written.append(curves.loss_curves(series, at(f"batch_loss.{fmt}"), title=f"{title} (mini-batches)",
                                                  smooth=smooth or _default_smoothing(series)))
             elif all("suboptimality" in s.columns for s in series):  # a known minimum: f − f* on a log axis
-                written.append(curves.loss_curves(series, out_dir / f"loss.{fmt}", y="suboptimality", logy=True,
+                written.append(curves.loss_curves(series, at(f"loss.{fmt}"), y="suboptimality", logy=True,
                                                   title=title, smooth=smooth))
             else:
                 written.append(curves.loss_curves(series, at(f"loss.{fmt}"), title=title, smooth=smooth,
@@ -122,7 +122,7 @@ def draw_repeat_figures(groups: list[tuple[str, list[Series]]], land: Landscape 
     """Members run with several seeds: median curves with 25–75 % bands, and every seed's path with the median's."""
     from . import bands
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    real_dir(out_dir)  # never through a link planted in a shared run directory
     every = [s for _, seeds in groups for s in seeds]
     written = []
     with warnings.catch_warnings():

@@ -33,7 +33,8 @@ COMPARE = {"name": "storm-compare", "problem": {"objective": "rosenbrock"}, "ste
            "optimizers": [{"name": "sgd", "lr": 0.001}, {"name": "adam", "lr": 0.01},
                           {"name": "momentum", "lr": 0.001}]}
 SWEEP = {"name": "storm-sweep", "problem": {"objective": "bowl2d"}, "optimizer": {"name": "momentum"},
-         "steps": 2000, "sweep": {"optimizer.lr": "linspace(0.01,1,300)", "optimizer.momentum": [0.0, 0.5, 0.9]}}
+         "steps": 500, "sweep": {"optimizer.lr": "linspace(0.01,1,100)", "optimizer.momentum": [0.0, 0.5, 0.9],
+                                 "seed": [0, 1, 2]}}  # three stacks: signals can fall between them
 EVENTS = {
     "compare": ["dir", "config.yaml", "metrics-row", "summary.json", "summary.csv", "plots", "figure"],
     "sweep": ["dir", "config.yaml", "summary.csv", "metrics.npz", "summary.json", "plots", "figure"],
