@@ -378,7 +378,10 @@ def main() -> None:
     # says so), and matplotlib's and a plugin's warnings are nothing the user can act on here
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     warnings.filterwarnings("ignore", module="matplotlib")
-    app()
+    try:
+        app()
+    finally:
+        signals.finished()  # the results are on disk: a late signal exits quietly, with its code
 
 
 if __name__ == "__main__":

@@ -128,8 +128,7 @@ def run_config(
             write_yaml(d / "config.yaml", member_config(cfg, o, seed=s if many else None))
         sink = CsvSink(member_dirs, problem.dim, tuple(getattr(problem, "step_columns", ())) + problem.metric_columns)
         try:
-            with signals.allowed():
-                result = run_stack(problem, members, sink=sink, **run)
+            result = run_stack(problem, members, sink=sink, **run)  # held: the engine opens its own window
         finally:
             sink.close()
         outcomes = _outcomes(cfg, result, member_dirs, warnings, _predictions(problem, cfg, result), target,

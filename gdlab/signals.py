@@ -6,7 +6,9 @@
                   it is remembered, not raised; the third one is obeyed at once (a hung disk), which leaves a
                   directory that `gdlab plot` reports as incomplete
     allowed()     a part of a held section that may be cut short (the loop): signals raise there again
-    check()       raise the remembered signal now (the engine calls it where its loop starts)
+    open_window() / close_window()   allowed() for the engine's loop, opened inside the try that catches the
+                  signal (a held-back signal is raised there at once)
+    check()       raise the remembered signal now
     pending()     a signal was remembered and has not been raised
     received()    the first signal received since install() (None: none)
     exit_code()   128 + that signal: 130 after Ctrl-C, 143 after SIGTERM
@@ -27,7 +29,9 @@ gdlab, so every wing may use it.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -109,6 +113,39 @@ def allowed() -> Iterator[None]:
         yield
     finally:
         _state.modes.pop()
+
+
+def open_window() -> None:
+    """Start the part a signal may cut short, from inside the `try` that catches it (the engine's loop): signals
+    raise from here on, and one held back so far is raised at once. End it with close_window()."""
+    _state.modes.append(_RAISE)
+    check()
+
+
+def close_window() -> bool:
+    """End open_window(); True (so that `interrupted = close_window()` closes it first thing in the handler)."""
+    if _state.modes and _state.modes[-1] == _RAISE:
+        _state.modes.pop()
+    return True
+
+
+def finished() -> None:
+    """The command is done and its results are on disk: a signal now ends the process quietly with its exit code
+    (no traceback from the interpreter's shutdown)."""
+    if not _state.installed:
+        return
+
+    def leave(signum, frame):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a closed pipe: nothing more to say
+                pass
+        os._exit(exit_code(signum))
+
+    for signum in HANDLED:
+        if signal.getsignal(signum) is _handle:
+            signal.signal(signum, leave)
 
 
 def check() -> None:

@@ -225,3 +225,35 @@ def test_a_third_signal_while_writing_stops_at_once_and_plot_names_what_is_missi
     r = gdlab_cli("plot", d)
     assert r.exit_code == 1, r.output
     assert "incomplete" in r.stderr and "sgd/summary.json" in r.stderr and "summary.csv" in r.stderr, r.stderr
+
+
+# ================================================================================ found by tests/attacks/signal_storm.py
+
+
+def test_signals_during_the_engines_set_up_stop_the_loop_at_step_0_and_keep_the_directory(tmp_path, monkeypatch,
+                                                                                         handlers):
+    """Two SIGTERMs while the engine allocates its stack used to escape run_stack and lose the summaries."""
+    import gdlab.engine
+
+    signal_when_called(monkeypatch, gdlab.engine, "build_groups", 2, signal.SIGTERM)
+    r = gdlab_cli("compare", write_yaml(tmp_path / "c.yaml", COMPARE), "--out", tmp_path / "runs", "-q")
+    assert r.exit_code == 143, r.output
+    (d,) = run_dirs(tmp_path / "runs")
+    with open(d / "summary.csv", newline="") as f:
+        assert [row["steps_run"] for row in csv.DictReader(f)] == ["0"] * 3
+    assert gdlab_cli("plot", d).exit_code == 0
+
+
+def test_a_sweep_stopped_in_its_first_stack_draws_and_redraws_without_the_members_not_run(tmp_path, monkeypatch,
+                                                                                         handlers):
+    import gdlab.sweeps.runner
+
+    signal_when_called(monkeypatch, gdlab.sweeps.runner, "run_stack", 1)
+    r = gdlab_cli("sweep", write_yaml(tmp_path / "s.yaml", BOWL), "--grid", "optimizer.lr=0.1,0.2", "--grid",
+                  "seed=0,1,2", "--out", tmp_path / "runs", "-q")  # seed: three stacks, one after the other
+    assert r.exit_code == 130, r.output
+    assert "could not be drawn" not in r.stderr, r.stderr
+    (d,) = run_dirs(tmp_path / "runs")
+    assert json.loads((d / "summary.json").read_text())["counts"]["not_run"] == 4
+    r = gdlab_cli("plot", d)
+    assert r.exit_code == 0, r.output

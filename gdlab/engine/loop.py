@@ -87,7 +87,6 @@ def run_stack(
     """Run every member for the same number of steps and return their outcome.
 
     members: Member records (a compare), or GroupSpecs whose indices cover 0..R-1 (a sweep).
-
     path_every: record the parameters every that many steps (0: never); the start and the end always.
     target: record, per member, after how many updates (and seconds) it first met the target (steps to tolerance).
 
@@ -137,7 +136,7 @@ def run_stack(
     start = time.perf_counter()
     with np.errstate(all="ignore"):  # overflow in a diverging member is a result, not a warning
         try:
-            signals.check()  # a Ctrl-C held back while the run directory was made stops the loop before step 0
+            signals.open_window()  # signals stop the loop from here (one held back during set-up: before step 0)
             for k in range(total):
                 try:
                     loss, grad = problem.loss_and_grad(params, k)
@@ -171,8 +170,9 @@ def run_stack(
                 done = k + 1
                 if progress is not None and (k + 1) % progress_every == 0:
                     progress(done, total)
+            signals.close_window()
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM (gdlab.signals): keep what ran
-            interrupted = True
+            interrupted = signals.close_window()  # True; held mode again before anything else runs
         with signals.held():  # the end point is computed and logged whole, whatever arrives now
             params = fates.restore(params)
             try:

@@ -11,7 +11,7 @@ from ..errors import OutputError
 from ..outputs.files import real_dir
 from ..outputs.landscape_file import landscape_of
 from ..outputs.readback import load_series
-from ..outputs.series import Series
+from ..outputs.series import STATUSES, Series
 from ..problems.landscape import Landscape
 
 BEST_CURVES = 5
@@ -235,7 +235,8 @@ def best_series(o, history) -> list[Series]:
     """Loss curves of the members with the lowest final loss (settled completed ones first)."""
     rank = np.where((o.status == "completed") & ~np.asarray(o.unsettled, dtype=bool), o.final_loss, np.inf)
     rank = np.where(np.isfinite(rank), rank, np.inf)
-    order = np.argsort(rank, kind="stable")[:BEST_CURVES]
+    drawn = np.isin(o.status.astype(str), STATUSES)  # members a Ctrl-C kept from running have no curve
+    order = [i for i in np.argsort(rank, kind="stable") if drawn[i]][:BEST_CURVES]
     steps = np.asarray(history.steps)
     return [Series(o.labels[i], steps, history.loss[:, i].astype(float), status=str(o.status[i]),
                    diverged_at=None if o.diverged_at[i] < 0 else int(o.diverged_at[i])) for i in order]

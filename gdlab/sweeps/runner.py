@@ -225,8 +225,7 @@ def run_batches(plan: SweepPlan, problems: list, totals: list[int],
         if signals.pending():  # a signal held back between two batches: the rest is not run
             break
         report = None if progress is None else (lambda d, t, o=done: progress(o + d, grand))
-        with signals.allowed():
-            result = run_batch(batch, problem, report, target)
+        result = run_batch(batch, problem, report, target)  # held: the engine opens the window a signal stops
         results.append(result)
         done += total
         if result.interrupted:
