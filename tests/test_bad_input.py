@@ -164,7 +164,7 @@ REFUSED = [
      ["--grid optimizer.lr", "finite start and stop"]),
     ("grid-key-malformed", ["sweep", "{cfg}", "--grid", "optimizer..lr=1,2"], {}, ["--grid 'optimizer..lr'"]),
     ("grid-key-missing-entry", ["sweep", "{cfg}", "--grid", "optimizers[3].lr=1,2"], {},
-     ["--grid optimizers[3].lr", "does not exist"]),
+     ["--grid optimizers[3].lr", "sweep optimizer.lr"]),  # a config of one optimizer has no entry 3
     ("sweep-value-a-list", ["sweep", "{tmp}/sw.yaml"], {"sw.yaml": {**BOWL, "sweep": {"optimizer.lr": [[0.1]]}}},
      ["optimizer.lr", "finite number", "[0.1]"]),
     ("yaml-billion-laughs", ["run", "{tmp}/laughs.yaml"], {"laughs.yaml": LAUGHS},

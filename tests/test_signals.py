@@ -233,9 +233,9 @@ def test_a_third_signal_while_writing_stops_at_once_and_plot_names_what_is_missi
 def test_signals_during_the_engines_set_up_stop_the_loop_at_step_0_and_keep_the_directory(tmp_path, monkeypatch,
                                                                                          handlers):
     """Two SIGTERMs while the engine allocates its stack used to escape run_stack and lose the summaries."""
-    import gdlab.engine
+    import gdlab.engine.loop
 
-    signal_when_called(monkeypatch, gdlab.engine, "build_groups", 2, signal.SIGTERM)
+    signal_when_called(monkeypatch, gdlab.engine.loop, "build_groups", 2, signal.SIGTERM)
     r = gdlab_cli("compare", write_yaml(tmp_path / "c.yaml", COMPARE), "--out", tmp_path / "runs", "-q")
     assert r.exit_code == 143, r.output
     (d,) = run_dirs(tmp_path / "runs")
@@ -246,11 +246,11 @@ def test_signals_during_the_engines_set_up_stop_the_loop_at_step_0_and_keep_the_
 
 def test_a_sweep_stopped_in_its_first_stack_draws_and_redraws_without_the_members_not_run(tmp_path, monkeypatch,
                                                                                          handlers):
-    import gdlab.sweeps.runner
+    import gdlab.sweeps.batch
 
-    signal_when_called(monkeypatch, gdlab.sweeps.runner, "run_stack", 1)
+    signal_when_called(monkeypatch, gdlab.sweeps.batch, "run_stack", 1)
     r = gdlab_cli("sweep", write_yaml(tmp_path / "s.yaml", BOWL), "--grid", "optimizer.lr=0.1,0.2", "--grid",
-                  "seed=0,1,2", "--out", tmp_path / "runs", "-q")  # seed: three stacks, one after the other
+                  "steps=10,20,30", "--out", tmp_path / "runs", "-q")  # steps: three stacks, one after the other
     assert r.exit_code == 130, r.output
     assert "could not be drawn" not in r.stderr, r.stderr
     (d,) = run_dirs(tmp_path / "runs")

@@ -67,8 +67,8 @@ def _run_bench(path: str | Path, out, progress, plots: bool, executor) -> BenchO
         rows, settings, sensitivity = [], {}, {}
         costs = np.full((len(suite.problems), len(suite.labels)), np.inf)
         try:
-            with signals.allowed():
-                _run_all(suite, costs, rows, settings, sensitivity, progress, executor)
+            _run_all(suite, costs, rows, settings, sensitivity, progress, executor)  # held: the engine (or the
+            # executor while it waits for workers) opens the window a signal stops
             interrupted = False
         except KeyboardInterrupt:  # the problems finished so far are kept; the others count as not reached
             interrupted = True

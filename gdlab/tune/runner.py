@@ -78,8 +78,8 @@ def _run_tune(cfg: Config, out, progress, plots: bool, executor) -> TuneOutcome:
     with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)
         run_dir = create_run_dir(out, f"{cfg.name}-tune")
         write_yaml(run_dir / "config.yaml", {**cfg.resolved, "tune": _written(plan)})
-        with signals.allowed():
-            result = run_trials(plan, progress, executor)
+        result = run_trials(plan, progress, executor)  # held: the engine (or the executor while it waits for
+        # workers) opens the window a signal stops (gdlab.signals)
         trials = choose_all(plan, result)
         _write_trials(run_dir, trials)
         if not trials.interrupted:  # settings chosen from part of the trials are no result

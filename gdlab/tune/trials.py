@@ -94,7 +94,8 @@ def sweep_plan(plan: TrialPlan):
     return plan_sweep(ends_only(cfg, drop_seeds=True), axes)  # the config's seeds are the reruns'
 
 
-END_ONLY = 2**62  # a log_every longer than any run: the loss is logged at the start and at the end
+END_ONLY = 2**53  # a log_every longer than any run (and the largest integer a config takes): the loss is logged
+# at the start and at the end
 
 
 def ends_only(cfg: Config, drop_seeds: bool = False) -> Config:
