@@ -309,6 +309,7 @@ def _plot_extras(run_dirs: list[Path], output: Path | None, animate: bool, expor
     """`gdlab plot --animate` (with a progress bar) and `--export DIR`."""
     from .figures.replot import load_members
     from .outputs import report
+    from .outputs.files import real_dir
 
     series, land, title = load_members(run_dirs)
     if export is not None:
@@ -321,7 +322,11 @@ def _plot_extras(run_dirs: list[Path], output: Path | None, animate: bool, expor
 
         if land is None:
             raise ConfigError("--animate: these runs have no common 1- or 2-parameter landscape to draw on")
-        target = output or Path(run_dirs[0]) / "plots" / "animation.gif"
+        if output is not None:
+            from .figures.replot import check_output
+
+            check_output(output)
+        target = output or real_dir(Path(run_dirs[0]) / "plots") / "animation.gif"  # never through a planted link
         with report.progress_bars(enabled=err.is_terminal, console=err) as bars:
             progress = None if bars.steps is None else (lambda d, t: bars.frames(d, t))
             out.print(str(draw_animation(series, land, target, title=title, progress=progress)), markup=False)

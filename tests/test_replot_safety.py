@@ -269,3 +269,55 @@ def test_warnings_of_numpy_matplotlib_or_a_plugin_never_reach_stderr(tmp_path):
                        env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
     assert r.returncode == 0, r.stderr
     assert r.stderr == "", r.stderr
+
+
+# ============================================================ tune, bench, repeats, animation: the same rules
+
+
+STUDY_TUNE = {"name": "tn", "problem": {"objective": "bowl2d", "init": [-5.0, -2.0]}, "steps": 5,
+              "optimizers": [{"name": "sgd", "tune": {"lr": [0.1, 0.3]}}], "seeds": 2}
+STUDY_SUITE = {"name": "mini", "optimizers": [{"name": "sgd", "lr": 0.1}, {"name": "adam", "lr": 0.1}],
+               "problems": [{"name": "bowl", "problem": {"objective": "bowl2d", "init": [-5.0, -2.0]}, "steps": 20,
+                             "target": "f - f* <= 1e-2"}]}
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory):
+    """A tune directory (its compare/ a run with repetitions) and a bench directory, written once."""
+    base = tmp_path_factory.mktemp("studies")
+    return {"tune": run_dir_of(gdlab_cli("tune", write_yaml(base / "t.yaml", STUDY_TUNE), "--out", base, "-q")),
+            "bench": run_dir_of(gdlab_cli("bench", write_yaml(base / "s.yaml", STUDY_SUITE), "--out", base, "-q"))}
+
+
+@pytest.mark.parametrize("kind, damage, code, needle", [
+    ("tune", lambda d: (d / "chosen.csv").unlink(), 1, "missing chosen.csv"),
+    ("tune", lambda d: (d / "summary.json").write_text("[1, 2]"), 1, "damaged tune files"),
+    ("tune", lambda d: (d / "trials.csv").write_text("member,trial\nx,notanumber\n"), 1, "damaged tune files"),
+    ("tune", lambda d: shutil.rmtree(next((d / "compare").glob("*/seed-1"))), 1, "seed 1"),
+    ("bench", lambda d: (d / "scores.csv").unlink(), 1, "missing scores.csv"),
+    ("bench", lambda d: (d / "profile.csv").write_text("optimizer,tau,rho\nsgd,abc,1\n"), 1, "damaged bench files"),
+])
+def test_damaged_tune_and_bench_directories_are_one_message(studies, tmp_path, kind, damage, code, needle):
+    d = Path(shutil.copytree(studies[kind], tmp_path / kind))
+    assert gdlab_cli("plot", d).exit_code == 0  # whole, it redraws
+    damage(d)
+    one_message(gdlab_cli("plot", d), code, needle)
+
+
+def test_animation_never_follows_a_planted_link(copy, tmp_path):
+    d = copy("compare")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.gif").write_text("mine")
+    shutil.rmtree(d / "plots", ignore_errors=True)
+    (d / "plots").symlink_to(victim)
+    one_message(gdlab_cli("plot", d, "--animate"), 1, "symbolic link")
+    (d / "plots").unlink()
+    (d / "plots").mkdir()
+    (d / "plots" / "animation.gif").symlink_to(victim / "precious.gif")  # a link where the animation goes
+    r = gdlab_cli("plot", d, "--animate")
+    assert r.exit_code == 0, r.output
+    assert (victim / "precious.gif").read_text() == "mine" and [p.name for p in victim.iterdir()] == ["precious.gif"]
+    gif = d / "plots" / "animation.gif"
+    assert not gif.is_symlink() and gif.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+    assert not [p.name for p in (d / "plots").iterdir() if p.name.startswith(".")], "temporary files left"

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib import animation
 
 from ..errors import ConfigError
+from ..outputs.files import atomic_path
 from ..outputs.series import Series
 from ..problems.landscape import Landscape
 from .paths import _evaluate, _landscape_axes, _surface, contour_resolution, plot_area, view_window
@@ -131,7 +132,7 @@ def animate(series: list[Series], landscape: Landscape, out, *, title: str = "",
         draw(int(shown[-1]))
         rgb = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
         writer.palette = rgb.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
-    with writer.saving(fig, str(out), dpi=ANIMATION_DPI):
+    with atomic_path(out) as tmp, writer.saving(fig, str(tmp), dpi=ANIMATION_DPI):  # whole or absent
         for n, k in enumerate(shown):
             draw(int(k))
             writer.grab_frame()

@@ -7,6 +7,7 @@ symbolic link, one message when the disk is full. Every file gdlab writes goes t
                               exclusively, so a planted link is never followed), fsynced, renamed onto `path` when
                               the block ends; removed when it fails (disk full, Ctrl-C, anything)
     write_atomic(path, data)  the same for text or bytes
+    atomic_path(path)         the same for writers that take a file name: yields the temporary file's name
     LineWriter                a new file streamed in whole lines (metrics.csv): after a failed write the file is
                               cut back to its last whole line
 
@@ -68,10 +69,10 @@ def real_dir(path: Path) -> Path:
     return path
 
 
-def _temporary(path: Path) -> tuple[int, Path]:
+def _temporary(path: Path, suffix: str = "") -> tuple[int, Path]:
     """A new file beside `path`, created exclusively (O_EXCL refuses anything already there, links included)."""
     for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")
         try:
             return os.open(tmp, _NEW_FILE, 0o666), tmp
         except FileExistsError:
@@ -90,6 +91,27 @@ def atomic(path: Path) -> Iterator[IO[bytes]]:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove(tmp)
+        raise OutputError(describe(exc, path)) from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """atomic() for writers that take a file name (an animation writer, a subprocess): yields the name of a new,
+    empty temporary file beside `path` (created exclusively, ending in path's suffix, which such writers read the
+    format from), renamed onto `path` when the block ends, removed when it fails."""
+    path = Path(path)
+    fd, tmp = _temporary(path, path.suffix)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
