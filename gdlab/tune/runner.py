@@ -18,13 +18,13 @@ from typing import Callable
 
 import numpy as np
 
-from .. import signals
+from .. import memory, signals
 from ..config import Config, load_config
 from ..optim.plugins import probe
 from ..outputs.rundir import create_run_dir, write_csv_rows, write_json, write_yaml
 from ..runner import RunOutcome, run_config
 from ..version import __version__
-from .trials import Trials, chosen_settings, choose_all, plan_trials, run_trials, spec_of
+from .trials import Trials, chosen_settings, choose_all, plan_trials, run_trials, spec_of, sweep_plan
 
 
 @dataclass
@@ -71,6 +71,10 @@ def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides
 
 def _run_tune(cfg: Config, out, progress, plots: bool, executor) -> TuneOutcome:
     plan = plan_trials(cfg, spec_of(cfg))
+    from ..sweeps.runner import plan_estimate
+
+    stacks = sweep_plan(plan)  # every trial and seed in as few stacks as a sweep would run them
+    memory.check(plan_estimate(stacks), None, f"this tuning of {stacks.size:,} trials")  # before any data is read
     dim = build_data_check(cfg)  # missing data stops us before a directory exists
     for o in cfg.optimizers:  # and so does a plugin that fails its first steps on a copy
         if o.plugin is not None:
