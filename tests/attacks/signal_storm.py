@@ -1,8 +1,8 @@
 """Attack script (run by hand, not by pytest): signals at random moments of a sweep and of a compare, and a full disk.
 
-    python tests/attacks/signal_storm.py [--rounds 20] [--seed 0] [--tmpfs]
+    python tests/attacks/signal_storm.py [--rounds 20] [--seed 0] [--tmpfs] [--kinds sweep,compare,tune]
 
-Each round starts `python -m gdlab sweep|compare ... -q` on a small problem, waits for a randomly chosen event of
+Each round starts `python -m gdlab sweep|compare|tune ... -q` on a small problem, waits for a randomly chosen event of
 that process (a file of its run directory appearing: the directory, config.yaml, a metrics row, summary.csv,
 metrics.npz, summary.json, the plots folder, a figure) plus a random number (0-40) of further polls of the file
 system, sends SIGINT or SIGTERM (once, or twice in a row), and then runs `gdlab plot` on whatever was left. Moments
@@ -34,10 +34,16 @@ COMPARE = {"name": "storm-compare", "problem": {"objective": "rosenbrock"}, "ste
                           {"name": "momentum", "lr": 0.001}]}
 SWEEP = {"name": "storm-sweep", "problem": {"objective": "bowl2d"}, "optimizer": {"name": "momentum"},
          "steps": 500, "sweep": {"optimizer.lr": "linspace(0.01,1,100)", "optimizer.momentum": [0.0, 0.5, 0.9],
-                                 "seed": [0, 1, 2]}}  # three stacks: signals can fall between them
+                                 "steps": [300, 400, 500]}}  # three stacks (steps is structural; seeds are one
+# stack now): signals can fall between them
+TUNE = {"name": "storm-tune", "problem": {"objective": "rosenbrock"}, "steps": 3000, "seeds": 2,
+        "optimizers": [{"name": "sgd", "tune": {"lr": "logspace(-4,-2,20)"}},
+                       {"name": "adam", "tune": {"lr": "logspace(-3,-1,20)"}}]}
+CONFIGS = {"compare": COMPARE, "sweep": SWEEP, "tune": TUNE}
 EVENTS = {
     "compare": ["dir", "config.yaml", "metrics-row", "summary.json", "summary.csv", "plots", "figure"],
     "sweep": ["dir", "config.yaml", "summary.csv", "metrics.npz", "summary.json", "plots", "figure"],
+    "tune": ["dir", "config.yaml", "trials.csv", "chosen.csv", "tuned.yaml", "compare", "metrics-row", "figure"],
 }
 
 
@@ -62,7 +68,7 @@ def gdlab(*args, **kwargs) -> subprocess.Popen:
 
 def one_round(kind: str, rng: random.Random, work: Path) -> dict:
     config = work / f"{kind}.yaml"
-    config.write_text(yaml.safe_dump(COMPARE if kind == "compare" else SWEEP))
+    config.write_text(yaml.safe_dump(CONFIGS[kind]))
     out = work / f"out-{kind}-{rng.random():.6f}"
     event, extra = rng.choice(EVENTS[kind]), rng.randrange(41)
     sig, times = rng.choice([signal.SIGINT, signal.SIGTERM]), rng.choice([1, 1, 2])
@@ -121,11 +127,13 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tmpfs", action="store_true")
+    ap.add_argument("--kinds", default="sweep,compare", help="comma-separated: sweep, compare, tune")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        results = [one_round(kind, rng, work) for kind in ("sweep", "compare") for _ in range(args.rounds)]
+        results = [one_round(kind, rng, work) for kind in args.kinds.split(",")
+                   for _ in range(args.rounds)]
         if args.tmpfs:
             results += full_disk(work)
     for r in results:
