@@ -17,10 +17,15 @@ Typical use (runner.py, sweeps/runner.py):
 
     with signals.held():                       # directory and config.yaml: whole before anything stops us
         run_dir = create_run_dir(...)
-        with signals.allowed():
-            result = run_stack(...)            # the loop stops at a signal; the engine keeps what ran
+        result = run_stack(...)                # the engine opens its window: the loop stops at a signal and
+                                               # keeps what ran (one held back during its set-up: at step 0)
         write summaries                        # a Ctrl-C here waits until they are on disk
     if signals.pending(): skip the figures, report "interrupted"
+
+A signal raised where Python cannot pass it on (a finalizer or weakref callback, for instance matplotlib's while a
+figure is drawn) would be printed as "Exception ignored" and lost: install() catches it there (sys.unraisablehook)
+and keeps it pending, raised at the end of the allowed() block or engine window it fell in, else obeyed by
+finished().
 
 Without install() (gdlab imported as a library) Python's own handling applies: Ctrl-C raises KeyboardInterrupt
 wherever the program is, held() cannot hold it, and SIGTERM ends the process. This module imports nothing of
@@ -53,9 +58,11 @@ class _State:
     installed = False
     received: list[int] = []  # every signal since install(), in order
     pending: int | None = None  # remembered inside a held section, not raised yet
+    swallowed = False  # the pending one was raised where it could not propagate (a finalizer): raise it again
     deferred = 0  # signals remembered since the last one was raised
     modes: list[str] = []  # innermost last
     notice: Callable[[int], None] | None = None  # told once when a signal is held back
+    unraisable: Callable = sys.unraisablehook  # the hook for everything that is not a signal
 
 
 _state = _State()
@@ -72,13 +79,27 @@ def install(notice: Callable[[int], None] | None = None) -> bool:
     for signum in HANDLED:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, _handle)
+    if sys.unraisablehook is not _unraisable:
+        _state.unraisable = sys.unraisablehook
+        sys.unraisablehook = _unraisable
     _state.installed, _state.notice = True, notice
     return True
+
+
+def _unraisable(info) -> None:
+    """A signal raised inside a finalizer or callback, where the interpreter drops exceptions: kept pending."""
+    if isinstance(info.exc_value, Interrupted):
+        if _state.pending is None:
+            _state.pending = info.exc_value.signum
+        _state.swallowed = True
+        return
+    _state.unraisable(info)
 
 
 def reset() -> None:
     """Forget received and pending signals and open sections (tests; a new command in the same process)."""
     _state.received, _state.pending, _state.deferred, _state.modes = [], None, 0, []
+    _state.swallowed = False
 
 
 def _handle(signum: int, frame) -> None:
@@ -107,12 +128,20 @@ def held() -> Iterator[None]:
 
 @contextmanager
 def allowed() -> Iterator[None]:
-    """Signals raise inside the block again, even within a held section (a remembered one waits for check())."""
+    """Signals raise inside the block again, even within a held section (a remembered one waits for check(); one
+    lost in a finalizer inside the block is raised when it ends)."""
     _state.modes.append(_RAISE)
     try:
         yield
     finally:
         _state.modes.pop()
+    _raise_swallowed()
+
+
+def _raise_swallowed() -> None:
+    if _state.swallowed:
+        _state.swallowed = False
+        check()
 
 
 def open_window() -> None:
@@ -123,9 +152,16 @@ def open_window() -> None:
 
 
 def close_window() -> bool:
-    """End open_window(); True (so that `interrupted = close_window()` closes it first thing in the handler)."""
+    """End open_window(); True (so that `interrupted = close_window()` closes it first thing in the handler).
+
+    At the end of the loop (no exception being handled) a signal lost in a finalizer inside the window is raised
+    here, in the engine's try; in the handler it is already answered."""
     if _state.modes and _state.modes[-1] == _RAISE:
         _state.modes.pop()
+    if sys.exc_info()[1] is None:
+        _raise_swallowed()
+    else:
+        _state.swallowed, _state.pending = False, None
     return True
 
 
@@ -143,6 +179,8 @@ def finished() -> None:
                 pass
         os._exit(exit_code(signum))
 
+    if _state.pending is not None:  # received and never acted on (after the last check): its exit code now
+        leave(_state.pending, None)
     for signum in HANDLED:
         if signal.getsignal(signum) is _handle:
             signal.signal(signum, leave)

@@ -257,3 +257,27 @@ def test_a_sweep_stopped_in_its_first_stack_draws_and_redraws_without_the_member
     assert json.loads((d / "summary.json").read_text())["counts"]["not_run"] == 4
     r = gdlab_cli("plot", d)
     assert r.exit_code == 0, r.output
+
+
+class _SignalsWhenCollected:
+    """An object whose finalizer receives a signal: Python drops exceptions raised there ("Exception ignored")."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_signal_raised_inside_a_finalizer_is_not_lost(handlers, capfd):
+    """Found by the signal storm: two Ctrl-Cs landing in matplotlib's weakref callbacks while a tune drew its
+    figure printed a traceback and the tune exited 0. The signal is now kept and raised where it can propagate."""
+    with signals.held():
+        with pytest.raises(KeyboardInterrupt):
+            with signals.allowed():
+                obj = _SignalsWhenCollected()
+                del obj  # the handler raises inside __del__; the interpreter swallows it
+        assert not signals.pending()
+    signals.open_window()
+    obj = _SignalsWhenCollected()
+    del obj
+    with pytest.raises(KeyboardInterrupt):  # at the end of the engine's window, inside its try
+        signals.close_window()
+    assert "Exception ignored" not in capfd.readouterr().err
