@@ -159,26 +159,32 @@ def estimate(cfg: Config, members: int, states: int | None = None) -> Estimate:
                     activations=activations)
 
 
-def log_points(cfg: Config) -> int:
-    """How many steps of `cfg` are logged (from the config alone; datasets counted in batches of their rows)."""
+def log_points(cfg: Config, bounded: bool = False) -> int:
+    """How many steps of `cfg` are logged (from the config alone; datasets counted in batches of their rows).
+
+    bounded: the config does not set log_every, so a sweep logs a bounded history (config.history)."""
+    from .config.history import bounded_log_every
+
     steps = cfg.steps
     if steps is None:
         shape = data_shape(cfg) if cfg.problem.kind == "dataset" else None
         rows = shape[0] if shape else 1
         steps = math.ceil((cfg.epochs or 1) * math.ceil(rows / min(cfg.problem.batch_size or rows, rows)))
-    return steps // cfg.log_every + 2
+    return steps // (bounded_log_every(steps) if bounded else cfg.log_every) + 2
 
 
-def sweep_estimate(configs: list[Config], stack_sizes: list[int], states: list[int] | None = None) -> Estimate:
+def sweep_estimate(configs: list[Config], stack_sizes: list[int], states: list[int] | None = None,
+                   bounded: bool = False) -> Estimate:
     """A sweep runs its stacks one after the other, and keeps every member's history and record until the end:
     each stack's (L, R_b) float32 loss until the stacks are merged into one (L, R) history, so two copies.
 
-    states: parameter-sized state arrays per member of each stack (default: from each stack's config)."""
+    states: parameter-sized state arrays per member of each stack (default: from each stack's config); bounded: the
+    sweep chooses log_every itself (see log_points)."""
     members = sum(stack_sizes)
     states = list(states) if states is not None else [None] * len(configs)
     stacks = [estimate(c, size, s) for c, size, s in zip(configs, stack_sizes, states)]
     largest = max(stacks, key=lambda e: e.total)
-    points = max(log_points(c) for c in configs)
+    points = max(log_points(c, bounded) for c in configs)
     return Estimate(largest.parameters, largest.optimizer, largest.data, largest.activations,
                     histories=2 * points * members * 4 + PER_MEMBER_RECORD * members)
 

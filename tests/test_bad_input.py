@@ -156,8 +156,9 @@ REFUSED = [
      ["needs about", "GB of memory", "parameters", "--max-memory"]),
     ("max-memory-exceeded", ["run", "{cfg}", "--max-memory", "1M"], {}, ["needs about", "1.0 MB --max-memory"]),
     ("max-memory-not-a-size", ["run", "{cfg}", "--max-memory", "lots"], {}, ["--max-memory", "'lots'", "8G"]),
-    ("sweep-of-a-billion-steps", ["sweep", "{cfg}", "--grid", "optimizer.lr=linspace(0.01,1,100000)", "--set",
-                                  "steps=1000000000"], {}, ["sweep of 100,000 members", "histories"]),
+    ("sweep-of-a-billion-logged-steps", ["sweep", "{cfg}", "--grid", "optimizer.lr=linspace(0.01,1,100000)", "--set",
+                                         "steps=1000000000", "--set", "log_every=1"], {},
+     ["sweep of 100,000 members", "histories"]),  # every step logged, as asked (unbounded history)
     ("compare-sweep-counts-entries-and-seeds", ["sweep", "{tmp}/cs.yaml", "--grid", "optimizer.lr=linspace(0.01,1,1000)",
                                                 "--seeds", "10", "--max-memory", "100M"],
      {"cs.yaml": {**{k: v for k, v in BOWL.items() if k != "optimizer"},
@@ -186,3 +187,17 @@ REFUSED = [
 def test_refused_up_front(tmp_path, case, args, files, needles):
     test_bad_command_line_is_one_message_exit_2_and_nothing_written(tmp_path, case, args + ["--out", "{out}"],
                                                                      files, needles)
+
+
+def test_a_sweep_that_does_not_set_log_every_is_estimated_with_its_bounded_history():
+    """Issue 12 bounds a sweep's history (about 200 points per member unless log_every is set); the estimate counts
+    the same points, so a long sweep is not refused for a history it will never keep."""
+    from gdlab import memory
+    from gdlab.config import validate
+    from gdlab.config.history import MAX_POINTS
+
+    cfg = validate({**BOWL, "steps": 10 ** 9})
+    assert memory.log_points(cfg) == 10 ** 9 + 2  # log_every 1, as the config says for a run
+    assert memory.log_points(cfg, bounded=True) <= MAX_POINTS + 2
+    big = memory.sweep_estimate([cfg], [100_000], bounded=True)
+    assert big.histories < 2 * (MAX_POINTS + 2) * 100_000 * 4 + memory.PER_MEMBER_RECORD * 100_000 + 1

@@ -1,9 +1,10 @@
 """Running a sweep's batches through an executor (executors.py), each finished batch recorded as it arrives.
 
-In this process a batch runs with signals allowed (Ctrl-C stops its loop; the engine keeps what ran); on workers
-the parent waits with signals allowed and records with them held, so a record is never cut short. A batch whose
-worker died twice comes back as failed members with the reason; an interrupted batch is kept in memory for the
-files written now, but not recorded: a resume runs it again from its start.
+In this process a batch runs with signals held but for the engine's loop (Ctrl-C stops the loop, even one that came
+during the batch's set-up, and the engine keeps what ran: gdlab.signals.open_window); on workers the parent waits
+with signals allowed and records with them held, so a record is never cut short. A batch whose worker died twice
+comes back as failed members with the reason; an interrupted batch is kept in memory for the files written now, but
+not recorded: a resume runs it again from its start.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def execute(todo: list[Batch], totals: dict[int, int], executor: Executor, run_d
 
     def here(batch: Batch) -> BatchResult:
         report = None if progress is None else (lambda d, t, o=done[0]: progress(o + d, grand))
-        with signals.allowed():
-            return run_batch(batch, progress=report, target=target)
+        with signals.held():  # inside the wait's allowed(): the batch's set-up is never cut short; the engine
+            return run_batch(batch, progress=report, target=target)  # opens the window a signal stops its loop in
 
     fn = here if isinstance(executor, InProcess) else partial(run_in_worker, target=target, keep_memory=applied())
     finished = executor.run(fn, by_number)

@@ -125,7 +125,8 @@ def _prepared(cfg: Config, grid: list[str], max_memory: int | None = None) -> tu
     its memory checked (gdlab.memory) before any data is read, then every stack's problem built once before anything
     is written (missing data, a plugin that fails its probe: an error and no directory), then let go."""
     plan = plan_sweep(cfg, grid_axes(cfg.sweep, grid))
-    memory.check(plan_estimate(plan), max_memory, f"this sweep of {plan.size:,} members")
+    given = cfg.origin is not None and "log_every" in (cfg.origin.given or {})
+    memory.check(plan_estimate(plan, bounded=not given), max_memory, f"this sweep of {plan.size:,} members")
     totals, work = [], []
     with keep_datasets():
         for batch in plan.batches:
@@ -133,7 +134,6 @@ def _prepared(cfg: Config, grid: list[str], max_memory: int | None = None) -> tu
             probe_plugins(batch, problem.dim)
             totals.append(problem.total_steps(batch.config.steps, batch.config.epochs))
             work.append(_work(problem, batch))
-    given = cfg.origin is not None and "log_every" in (cfg.origin.given or {})
     return with_log_every(plan, totals, given), totals, work
 
 
@@ -172,13 +172,15 @@ def _drawn(outcome: SweepOutcome, plots: bool, fmt: str) -> SweepOutcome:
     return outcome
 
 
-def plan_estimate(plan: SweepPlan) -> memory.Estimate:
+def plan_estimate(plan: SweepPlan, bounded: bool = False) -> memory.Estimate:
     """The memory a plan's batches need (the largest stack, and every member's history until the files are
-    written); each stack's optimizer state counted for the largest state among its groups."""
+    written); each stack's optimizer state counted for the largest state among its groups; bounded: the sweep logs
+    a bounded history (the config does not set log_every)."""
     states = [max(memory.state_arrays(g.optimizer if isinstance(g.optimizer, str) else None,
                                       {k: _first(v) for k, v in g.hparams.items()}) for g in b.groups)
               for b in plan.batches]
-    return memory.sweep_estimate([b.config for b in plan.batches], [len(b.members) for b in plan.batches], states)
+    return memory.sweep_estimate([b.config for b in plan.batches], [len(b.members) for b in plan.batches], states,
+                                 bounded)
 
 
 def probe_plugins(batch, dim: int) -> None:
