@@ -48,6 +48,13 @@ EVENTS = {
 
 
 def happened(event: str, out: Path) -> bool:
+    try:
+        return _happened(event, out)
+    except FileNotFoundError:  # a temporary file or batch record renamed away while we looked: not yet
+        return False
+
+
+def _happened(event: str, out: Path) -> bool:
     dirs = [d for d in out.iterdir() if d.is_dir()] if out.is_dir() else []
     if event == "dir":
         return bool(dirs)
