@@ -85,7 +85,8 @@ def test_an_unreachable_scheduler_is_one_message(monkeypatch):
 
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
 
-    with pytest.raises(ConfigError, match="expected tcp://HOST:PORT"):
-        open_executor(scheduler="nonsense://x")
+    for address in ("nonsense://x", "http://127.0.0.1:80", "tcp://127.0.0.1", "foo bar"):  # before any Client
+        with pytest.raises(ConfigError, match="expected tcp://HOST:PORT"):
+            open_executor(scheduler=address)
     with pytest.raises(GdlabError, match="cannot reach the Dask scheduler"):
         DaskCluster("tcp://127.0.0.1:9")  # nothing listens on the discard port

@@ -271,6 +271,15 @@ class DaskCluster(Executor):
     def __init__(self, address: str):
         distributed = _import_distributed()
         self.address = address
+        try:  # checked before a Client exists: a half-made one blocks for 20 s closing itself, then prints a traceback
+            from distributed.comm.addressing import parse_address, parse_host_port
+            from distributed.comm.registry import get_backend
+
+            scheme, location = parse_address(address, strict=False)
+            get_backend(scheme)  # an unknown scheme (http://...) is a ValueError
+            parse_host_port(location)
+        except ValueError as exc:
+            raise ConfigError(f"--scheduler {address!r}: {exc}; expected tcp://HOST:PORT") from None
         try:
             self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except ValueError as exc:
