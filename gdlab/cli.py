@@ -167,7 +167,7 @@ def _execute(config: Path, overrides: list[str], out_dir: Path, seed: int | None
 
 WorkersOpt = typer.Option(None, "--workers", help="Run batches on N local processes (1: this process).")
 SchedulerOpt = typer.Option(None, "--scheduler", help="Send batches to a Dask cluster, tcp://HOST:PORT "
-                            "(or set GDLAB_DASK_SCHEDULER); needs pip install 'gdlab[dask]'.")
+                            "(or set GDLAB_DASK_SCHEDULER); needs the extra: pip install 'gdlab\\[dask]'.")
 ResumeOpt = typer.Option(None, "--resume", help="Finish an interrupted run directory: run only its missing batches.")
 
 

@@ -187,6 +187,8 @@ def test_bad_executor_options_are_one_message_and_write_nothing(write_config, tm
                             (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], "choose one")):
         r = CliRunner().invoke(app, ["sweep", str(config), "--out", str(tmp_path / "runs"), *options])
         assert r.exit_code == 2 and needle in r.output, r.output
+    r = CliRunner().invoke(app, ["sweep", "--help"])
+    assert "'gdlab[dask]'" in r.output, r.output  # not eaten as rich markup
     r = CliRunner().invoke(app, ["sweep", "--resume", str(tmp_path)])
     assert r.exit_code == 2 and "not a sweep directory that can be resumed" in r.output, r.output
     assert not (tmp_path / "runs").exists()
