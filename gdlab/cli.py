@@ -29,6 +29,21 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from .version import __version__
+
+        out.print(f"gdlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                          help="Print gdlab's version and exit.")) -> None:
+    """gdlab: a lab for gradient-descent optimizers. Write a YAML config, run it, look at the plots."""
+
+
 LIST_KINDS = ("objectives", "datasets", "models", "losses", "optimizers", "schedules")
 
 ConfigArg = typer.Argument(..., help="YAML config file.", show_default=False)

@@ -187,6 +187,13 @@ def test_help_lists_every_command():
         assert cmd in r.stdout
 
 
+def test_version_is_the_installed_packages():
+    from importlib.metadata import version
+
+    r = gdlab("--version")
+    assert r.exit_code == 0 and r.stdout.strip() == f"gdlab {version('gdlab')}"
+
+
 def test_help_does_not_import_numpy_or_matplotlib():
     code = "import sys; from gdlab.cli import app; print('numpy' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
