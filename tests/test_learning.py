@@ -223,6 +223,51 @@ def test_datasets_are_read_once_inside_keep_datasets(tmp_path, write_config):
     assert load_dataset(spec) is not first
 
 
+def test_a_kept_dataset_whose_file_changed_is_read_again_and_at_most_two_are_kept(tmp_path, write_config):
+    """A long-lived worker keeps what it read, keyed by the files' identity: an MNIST file rewritten in place or
+    replaced between sweeps is read again; the least recently used dataset goes when a third is read."""
+    import os
+    import struct
+
+    from gdlab.problems.learning import DATASETS_KEPT, keep_datasets, load_dataset
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+
+    def write(name: str, magic: int, array: np.ndarray) -> None:  # an IDX file, written whole then renamed
+        (folder / "tmp").write_bytes(struct.pack(">I", magic) + b"".join(struct.pack(">I", s) for s in array.shape)
+                                     + array.tobytes())
+        os.replace(folder / "tmp", folder / name)
+
+    def images(value: int, n: int = 4) -> None:
+        write("t10k-images-idx3-ubyte", 0x803, np.full((n, 28, 28), value, np.uint8))
+
+    images(0)
+    write("t10k-labels-idx1-ubyte", 0x801, np.arange(4, dtype=np.uint8))
+    spec = load_config(write_config({"problem": {"dataset": "mnist", "model": "softmax", "split": "test",
+                                                 "data_dir": str(tmp_path)},
+                                     "optimizer": {"name": "sgd"}, "steps": 1})).problem
+    toy = [load_config(write_config({"problem": {"dataset": "moons", "model": "logistic", "params": {"n": n}},
+                                     "optimizer": {"name": "sgd"}, "steps": 1})).problem for n in (20, 30)]
+    with keep_datasets():
+        first = load_dataset(spec)
+        assert load_dataset(spec) is first and first.X.max() == 0
+        images(255)  # same size, new file (a download or copy renames onto it)
+        second = load_dataset(spec)
+        assert second is not first and second.X.min() == 1.0 and load_dataset(spec) is second
+        with open(folder / "t10k-images-idx3-ubyte", "r+b") as f:  # edited in place: the size changes
+            f.seek(0, os.SEEK_END)
+            f.write(np.full((28, 28), 7, np.uint8).tobytes())
+            f.seek(4)
+            f.write(struct.pack(">I", 5))
+        write("t10k-labels-idx1-ubyte", 0x801, np.arange(5, dtype=np.uint8))  # its labels renamed onto the old
+        third = load_dataset(spec)
+        assert third.n == 5 and load_dataset(spec) is third
+        assert DATASETS_KEPT == 2
+        a, b = (load_dataset(s) for s in toy)  # two more: the MNIST rows (least recently used) are let go
+        assert load_dataset(toy[0]) is a and load_dataset(toy[1]) is b and load_dataset(spec) is not third
+
+
 def test_a_fixed_tail_is_held_out_in_data_order(tmp_path, write_config):
     """validation {last: 300}: rows 1200..1499 of the airfoil data validate, the first 1200 train."""
     from gdlab.problems.build import build_problem

@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import ConfigError
-from .datasets import DATASETS, Dataset
+from .datasets import DATASETS, Dataset, files_of
 from .datasets.batching import BatchPlan, split_validation
 from .landscape import Landscape
 from .losses import LOSSES, accuracy
@@ -37,7 +37,8 @@ def load_dataset(spec: ProblemSpec, progress=None) -> Dataset:
     kwargs = dict(spec.params)
     if spec.name == "mnist":
         kwargs.update(split=spec.split, data_dir=spec.data_dir)
-    key = (spec.name, repr(sorted(kwargs.items())), os.environ.get("GDLAB_DATA_DIR"))
+    arguments = (spec.name, repr(sorted(kwargs.items())), os.environ.get("GDLAB_DATA_DIR"))
+    key = (*arguments, _identity(spec))
     if _kept.depth and key in _kept.datasets:
         _kept.datasets[key] = _kept.datasets.pop(key)  # most recently used last
         return _kept.datasets[key]
@@ -48,15 +49,30 @@ def load_dataset(spec: ProblemSpec, progress=None) -> Dataset:
     except ConfigError as exc:  # the dataset names its own argument ("n: ..."): say where it is in the config
         raise ConfigError(f"problem.params.{exc}") from None
     if _kept.depth:
-        _kept.datasets[key] = dataset
+        for kept in [k for k in _kept.datasets if k[:3] == arguments]:
+            del _kept.datasets[kept]  # read from a file that changed since: stale
+        _kept.datasets[(*arguments, _identity(spec))] = dataset  # identity now (a download made the files)
         while len(_kept.datasets) > DATASETS_KEPT:
             _kept.datasets.pop(next(iter(_kept.datasets)))
     return dataset
 
 
+def _identity(spec: ProblemSpec) -> tuple:
+    """What tells the dataset's files apart from an edited or replaced copy: (path, size, mtime_ns, inode) of each
+    (None for a missing one). A long-lived worker keeps what it read; a file changed between sweeps is read again."""
+    found = []
+    for path in files_of(spec.name, spec.split, spec.data_dir):
+        try:
+            st = os.stat(path)
+            found.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino))
+        except (OSError, TypeError):  # missing (to be downloaded), or not a plain file in an unusual install
+            found.append((str(path), None))
+    return tuple(found)
+
+
 class _Kept:
     depth = 0  # open keep_datasets() blocks
-    datasets: dict[tuple, Dataset] = {}  # (name, arguments, data folder) -> dataset, least recently used first
+    datasets: dict[tuple, Dataset] = {}  # (name, arguments, data folder, files) -> dataset, least recently used first
 
 
 _kept = _Kept()

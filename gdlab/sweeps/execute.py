@@ -33,7 +33,8 @@ def run_in_worker(batch: Batch, target=None, keep_memory: bool = False) -> Batch
     kernel and made a batch of DLFS MNIST members about 1.7 times slower than on a local worker."""
     global _worker_keeps_datasets
     if not _worker_keeps_datasets:
-        keep_datasets().__enter__()  # for the worker's lifetime: it serves one sweep, then exits
+        keep_datasets().__enter__()  # for the worker's lifetime (a Dask worker serves many sweeps): the last
+        # DATASETS_KEPT datasets stay loaded, each dropped when its file changes (learning._identity)
         if keep_memory:
             keep_freed_memory()
         _worker_keeps_datasets = True

@@ -43,6 +43,17 @@ def shape_of(name: str, params: dict, split: str = "train") -> tuple[int, int] |
     }.get(name)
 
 
+def files_of(name: str, split: str = "train", data_dir=None) -> list:
+    """The files on disk a registered dataset is read from now (paths; a missing one as its expected name), so that
+    a kept dataset can be told stale when one of them changed. Generated datasets have none."""
+    if name == "mnist":
+        folder = mnist.mnist_dir(data_dir)
+        return [mnist.locate(stem, folder) or folder / stem for stem in mnist.SPLITS.get(split, ())]
+    if name == "airfoil":
+        return [airfoil.packaged_file()]
+    return []
+
+
 # Factory parameters that have their own `problem:` keys (or are not config at all) instead of `problem.params`.
 NOT_PARAMS = ("split", "data_dir", "progress")
 
@@ -103,4 +114,4 @@ def make_dataset(name: str, X, y, task: str, n_classes: int | None, source: str)
 # Importing the modules registers their factories (they import DATASETS and Dataset from here).
 from . import airfoil, mnist, synthetic  # noqa: E402,F401  (this order is the order of `gdlab list datasets`)
 
-__all__ = ["DATASETS", "DATASET_TASKS", "NOT_PARAMS", "Dataset", "TASKS", "make_dataset", "shape_of"]
+__all__ = ["DATASETS", "DATASET_TASKS", "NOT_PARAMS", "Dataset", "TASKS", "files_of", "make_dataset", "shape_of"]

@@ -20,10 +20,15 @@ N_ROWS = 1503
 SOURCE = "UCI airfoil self-noise (NASA; Brooks, Pope, Marcolini 1989), CC BY 4.0, doi:10.24432/C5VW2C"
 
 
+def packaged_file():
+    """Where the packaged table is (a path in an ordinary install)."""
+    return resources.files("gdlab").joinpath("data", FILENAME)
+
+
 def read_table() -> np.ndarray:
     """The packaged table as float32 (1503, 6), parsed as d2l does (np.genfromtxt(..., dtype=np.float32))."""
     try:
-        with resources.files("gdlab").joinpath("data", FILENAME).open("r") as f:
+        with packaged_file().open("r") as f:
             data = np.loadtxt(f, dtype=np.float32, delimiter="\t")
     except (OSError, ValueError) as e:
         raise DataError(f"cannot read the packaged airfoil data gdlab/data/{FILENAME}: {e}") from e
