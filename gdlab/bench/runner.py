@@ -44,31 +44,74 @@ class BenchOutcome:
     output_error: str | None = None
     failures: dict = field(default_factory=dict)  # a bench has no failing plugin members to report (yet)
     labels: list = field(default_factory=list)
+    resumable: bool = False  # the records stay for --resume
 
 
 def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[[int, int], None] | None = None,
               plots: bool = True, workers: int | None = None, scheduler: str | None = None) -> BenchOutcome:
     """workers, scheduler: where the tuning trials and the reruns counted in steps run (gdlab.sweeps.executors);
-    a suite that measures time runs its reruns here (seconds on busy workers are not the optimizer's)."""
+    a suite that measures time runs its reruns here (seconds on busy workers are not the optimizer's).
+    Each finished problem, and each finished batch of the problem in progress, is recorded in the bench directory
+    as it completes, so that an interrupted bench can be finished with resume_bench."""
+    return _bench(path, out, progress, plots, workers, scheduler, None)
+
+
+def resume_bench(run_dir: str | Path, suite: str | Path | None = None, *,
+                 progress: Callable[[int, int], None] | None = None, plots: bool = True, workers: int | None = None,
+                 scheduler: str | None = None) -> BenchOutcome:
+    """Finish an interrupted bench: the suite loaded again from the file it started from (or `suite`), checked
+    against what the bench recorded (suite, problems' configs, gdlab and NumPy versions: a difference refuses,
+    naming it); the finished problems are read back from their records, the others run (the problem in progress
+    from its recorded batches on)."""
+    from ..tune.runner import recorded_source, resumable_record
+
+    run_dir = Path(run_dir)
+    record = resumable_record(run_dir, "bench")
+    if suite is None:
+        suite = recorded_source(record, run_dir, "bench")[0]
+    return _bench(suite, None, progress, plots, workers, scheduler, (run_dir, record))
+
+
+def _bench(path, out, progress, plots: bool, workers, scheduler, resume) -> BenchOutcome:
     from ..problems.learning import keep_datasets
     from ..sweeps.executors import open_executor
 
     with open_executor(workers, scheduler) as executor, keep_datasets():  # each dataset read once here
-        return _run_bench(path, out, progress, plots, executor)
+        return _run_bench(path, out, progress, plots, executor, resume)
 
 
-def _run_bench(path: str | Path, out, progress, plots: bool, executor) -> BenchOutcome:
+def _identity(suite: Suite, path: Path) -> dict:
+    """What a resume must find unchanged: the suite as written, every problem's resolved config, the code."""
+    import yaml
+
+    from ..sweeps.resume import identity
+
+    return identity({"suite": yaml.safe_load(path.read_text(encoding="utf-8")),
+                     "problems": {p.name: p.config.resolved for p in suite.problems}})
+
+
+def _run_bench(path: str | Path, out, progress, plots: bool, executor, resume=None) -> BenchOutcome:
+    from ..outputs.batch_records import remove_records, write_plan
+    from ..sweeps.resume import check_same
+
     suite = load_suite(path, import_plugins=True)  # a plugin is imported as run and sweep do
     for p in suite.problems:  # every dataset readable before a directory exists
         build_problem(p.config.problem, seed=p.config.seed, dtype=p.config.dtype)
+    current = _identity(suite, Path(path))
+    if resume is not None:
+        check_same(resume[1], current, resume[0])
     with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)
-        run_dir = create_run_dir(out, suite.name)
-        write_atomic(run_dir / "suite.yaml", Path(path).read_text(encoding="utf-8"))
+        if resume is None:
+            run_dir = create_run_dir(out, suite.name)
+            write_atomic(run_dir / "suite.yaml", Path(path).read_text(encoding="utf-8"))
+            write_plan(run_dir, {**current, "kind": "bench", "source": str(Path(path).resolve())})
+        else:
+            run_dir = resume[0]
         rows, settings, sensitivity = [], {}, {}
         costs = np.full((len(suite.problems), len(suite.labels)), np.inf)
         try:
-            _run_all(suite, costs, rows, settings, sensitivity, progress, executor)  # held: the engine (or the
-            # executor while it waits for workers) opens the window a signal stops
+            _run_all(suite, costs, rows, settings, sensitivity, progress, executor, run_dir)  # held: the engine
+            # (or the executor while it waits for workers) opens the window a signal stops
             interrupted = False
         except KeyboardInterrupt:  # the problems finished so far are kept; the others count as not reached
             interrupted = True
@@ -76,57 +119,84 @@ def _run_bench(path: str | Path, out, progress, plots: bool, executor) -> BenchO
         outcome = BenchOutcome(run_dir, suite, costs, ratios, profiles.integrated_score(ratios),
                                np.isfinite(costs).sum(axis=0), settings, interrupted or signals.pending())
         _write(outcome, rows)
+        outcome.resumable = outcome.interrupted
+        if not outcome.resumable:  # a finished bench is the same directory however it was computed
+            remove_records(run_dir)
     if plots and not outcome.interrupted:
         _draw(outcome, sensitivity)
     return outcome
 
 
 def _run_all(suite: Suite, costs: np.ndarray, rows: list, settings: dict, sensitivity: dict, progress,
-             executor=None) -> None:
-    """Every problem (tuned first where asked), every optimizer: costs (P, S) and the rows of results.csv."""
+             executor, run_dir: Path) -> None:
+    """Every problem (tuned first where asked), every optimizer: costs (P, S) and the rows of results.csv.
+    A finished problem is recorded in run_dir (.batches/problem-NNN.json) and read back from there on a resume;
+    the batches of its tuning trials and of its reruns counted in steps are recorded as each finishes."""
+    from ..outputs.batch_records import read_plan, write_plan
+
     for i, p in enumerate(suite.problems):
         cfg = p.config
         if cfg.tune is not None:
             from ..tune.runner import tune_trials  # tuning only when the suite asks for it
 
-            trials = tune_trials(cfg, executor=executor)
+            trials = tune_trials(cfg, executor=executor, records=(run_dir, f"p{i:03d}-trials"))
             if trials.interrupted:
                 raise KeyboardInterrupt
             sensitivity[p.name] = trials
             cfg = trials.tuned_config
-        # steps to a target do not depend on what else is in the stack: one stack per problem; seconds do, so
-        # with measure: time each optimizer gets its own stack (its seeds only)
-        stacks = [list(cfg.optimizers)] if suite.measure == "steps" else [[o] for o in cfg.optimizers]
-        j = 0
-        for entries in stacks:
-            result = run_members(cfg, entries, p, executor if suite.measure == "steps" else None)
-            if result.interrupted:
-                raise KeyboardInterrupt
-            S = len(cfg.all_seeds)
-            for m, o in enumerate(entries):
-                part = slice(m * S, (m + 1) * S)
-                label = suite.labels[j]
-                settings[(p.name, label)] = _settings(o)
-                steps = profiles.steps_to_target(result.reached_at[part])
-                cost = steps if suite.measure == "steps" else \
-                    np.where(np.isfinite(steps), result.reached_time_s[part], np.inf)
-                costs[i, j] = profiles.median_cost(cost)
-                rows += _rows(p, label, cfg, result, part, settings[(p.name, label)])
-                j += 1
-            if progress is not None:
-                progress(i * len(suite.labels) + j, len(suite.problems) * len(suite.labels))
+        done = read_plan(run_dir, f"problem-{i:03d}.json")
+        if done is None:
+            mine = {"rows": [], "costs": [], "settings": []}
+            _run_problem(suite, i, p, cfg, mine, executor, run_dir)
+            write_plan(run_dir, mine, f"problem-{i:03d}.json")  # held: whole or absent
+            done = read_plan(run_dir, f"problem-{i:03d}.json")  # the numbers as a resume reads them
+        costs[i] = done["costs"]
+        rows += done["rows"]
+        settings.update({(p.name, label): text for label, text in done["settings"]})
+        if progress is not None:
+            progress((i + 1) * len(suite.labels), len(suite.problems) * len(suite.labels))
 
 
-def run_members(cfg: Config, entries: list, p: SuiteProblem, executor=None) -> SimpleNamespace:
+def _run_problem(suite: Suite, i: int, p: SuiteProblem, cfg: Config, mine: dict, executor, run_dir: Path) -> None:
+    """One problem's reruns: its costs (S,), its rows of results.csv and each optimizer's settings, into `mine`."""
+    # steps to a target do not depend on what else is in the stack: one stack per problem; seconds do, so
+    # with measure: time each optimizer gets its own stack (its seeds only)
+    stacks = [list(cfg.optimizers)] if suite.measure == "steps" else [[o] for o in cfg.optimizers]
+    j = 0
+    for entries in stacks:
+        steps_counted = suite.measure == "steps"
+        result = run_members(cfg, entries, p, executor if steps_counted else None,
+                             (run_dir, f"p{i:03d}-reruns") if steps_counted else None)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        S = len(cfg.all_seeds)
+        for m, o in enumerate(entries):
+            part = slice(m * S, (m + 1) * S)
+            label = suite.labels[j]
+            text = _settings(o)
+            steps = profiles.steps_to_target(result.reached_at[part])
+            cost = steps if steps_counted else np.where(np.isfinite(steps), result.reached_time_s[part], np.inf)
+            mine["costs"].append(float(profiles.median_cost(cost)))
+            mine["settings"].append([label, text])
+            mine["rows"] += _rows(p, label, cfg, result, part, text)
+            j += 1
+
+
+def run_members(cfg: Config, entries: list, p: SuiteProblem, executor=None, records: tuple | None = None):
     """Optimizer entries on one problem, each once per seed, as a sweep plan's batch: per (entry, seed), entry-major,
-    the status, losses and the steps (and seconds) to the problem's target."""
+    the status, losses and the steps (and seconds) to the problem's target. records: (directory, prefix) where each
+    finished batch is recorded and read back on a resume (gdlab.sweeps.recorded_plan; needs an executor)."""
     from ..sweeps.plan import plan_sweep
+    from ..sweeps.recorded_plan import run_recorded
     from ..sweeps.runner import run_batches, run_plan
     from ..tune.trials import ends_only
 
     one = cfg if len(entries) == len(cfg.optimizers) else _alone(cfg, entries[0])
     plan = plan_sweep(ends_only(one), [])  # several seeds: a seed axis (sweeps.plan.with_seed_axis)
-    if executor is not None:
+    n_batches = len(plan.batches)
+    if records is not None:
+        results, n_batches, _ = run_recorded(plan, executor, records[0], records[1], None, p.target)
+    elif executor is not None:
         results = run_plan(plan, executor, None, p.target)
     else:
         problems = [b.problem.build() for b in plan.batches]
@@ -140,7 +210,7 @@ def run_members(cfg: Config, entries: list, p: SuiteProblem, executor=None) -> S
                           best_loss=np.full(n, np.nan), diverged_at=np.full(n, -1, dtype=np.int64),
                           steps_run=np.zeros(n, dtype=np.int64), reached_at=np.full(n, -1, dtype=np.int64),
                           reached_time_s=np.full(n, np.nan), wall_time_s=sum(r.wall_time_s for r in results),
-                          interrupted=any(r.interrupted for r in results) or len(results) < len(plan.batches))
+                          interrupted=any(r.interrupted for r in results) or len(results) < n_batches)
     for r in results:
         rows = at[r.members]
         for name in ("status", "final_loss", "best_loss", "diverged_at", "steps_run", "reached_at", "reached_time_s"):

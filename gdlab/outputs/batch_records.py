@@ -2,6 +2,7 @@
 are assembled from.
 
     <run>/.batches/plan.json          what the sweep is (config, code and NumPy versions, batch keys): resume checks it
+    <run>/.batches/<name>.json        a tune's or bench's other records (how a plan was cut, a finished problem)
     <run>/.batches/<key>/<name>.npy   one batch's arrays: `members` (R_b,) grid indices in increasing order, the
                                       per-member results (R_b,), `step` (L_b,) and `loss` (R_b, L_b) float32
 
@@ -31,15 +32,16 @@ def records_dir(run_dir: Path) -> Path:
     return Path(run_dir) / RECORDS
 
 
-def write_plan(run_dir: Path, plan: dict) -> None:
-    """The sweep's identity and batch keys, written once when the sweep starts."""
+def write_plan(run_dir: Path, plan: dict, name: str = PLAN) -> None:
+    """The sweep's identity and batch keys, written once when the sweep starts (name: another JSON file beside it,
+    such as how a tune's trials were cut, or a bench's finished problem)."""
     folder = real_dir(records_dir(run_dir))
-    with atomic(folder / PLAN) as f:
+    with atomic(folder / name) as f:
         f.write((json.dumps(plan, indent=1, sort_keys=True) + "\n").encode())
 
 
-def read_plan(run_dir: Path) -> dict | None:
-    path = records_dir(run_dir) / PLAN
+def read_plan(run_dir: Path, name: str = PLAN) -> dict | None:
+    path = records_dir(run_dir) / name
     if not path.is_file():
         return None
     try:

@@ -42,11 +42,12 @@ def run_in_worker(batch: Batch, target=None, keep_memory: bool = False) -> Batch
 
 
 def execute(todo: list[Batch], totals: dict[int, int], executor: Executor, run_dir: Path | None,
-            progress: Callable[[int, int], None] | None = None, target=None) -> tuple[list[BatchResult], bool]:
+            progress: Callable[[int, int], None] | None = None, target=None,
+            prefix: str = "batch") -> tuple[list[BatchResult], bool]:
     """Run `todo` (batches by number, with their total steps) and return (their results, interrupted).
 
-    run_dir: where finished batches are recorded (their results then come back memory-mapped from the record);
-    None keeps every result in memory.
+    run_dir: where finished batches are recorded, named `prefix-NNNNNN` (their results then come back
+    memory-mapped from the record); None keeps every result in memory.
     """
     results: list[BatchResult] = []
     grand, done = sum(totals[b.number] for b in todo), [0]
@@ -74,8 +75,8 @@ def execute(todo: list[Batch], totals: dict[int, int], executor: Executor, run_d
                 interrupted = True
                 break
             elif run_dir is not None:
-                record_result(run_dir, outcome)
-                result = load_result(run_dir, number)  # mapped from the record: its memory is given back
+                record_result(run_dir, outcome, prefix)
+                result = load_result(run_dir, number, prefix)  # mapped from the record: its memory is given back
             else:
                 result = outcome
             results.append(result)

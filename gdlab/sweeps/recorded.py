@@ -13,18 +13,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ..outputs.batch_records import load_record, record_batch, records_dir
+from ..outputs.batch_records import load_record, record_batch, recorded_keys, records_dir
 from ..outputs.sweep_dir import CHUNK_BYTES, MappedRows, SweepHistory, mapped_npy
 from .batch import BatchResult
 from .merge import STATUS_FAILED, SweepOutcome, assemble
 from .plan import Batch, SweepPlan
 
 
-def batch_key(number: int) -> str:
-    return f"batch-{number:06d}"
+def batch_key(number: int, prefix: str = "batch") -> str:
+    """A record's name: `batch-000003`; a tune or bench that records several plans in one directory names each
+    plan's batches by its own prefix (`p002-trials-000003`)."""
+    return f"{prefix}-{number:06d}"
 
 
-def record_result(run_dir: Path, result: BatchResult) -> None:
+def recorded_numbers(run_dir: Path, prefix: str = "batch") -> set[int]:
+    """The numbers of the batches of `prefix` recorded whole in run_dir."""
+    return {int(key.rsplit("-", 1)[1]) for key in recorded_keys(run_dir) if key.rsplit("-", 1)[0] == prefix}
+
+
+def record_result(run_dir: Path, result: BatchResult, prefix: str = "batch") -> None:
     """Record a finished batch's result atomically (a whole record or none)."""
     arrays, meta = {}, {}
     for f in dataclasses.fields(result):
@@ -40,17 +47,17 @@ def record_result(run_dir: Path, result: BatchResult) -> None:
             meta[f.name] = {str(k): v for k, v in value.items()}
         else:
             meta[f.name] = value.item() if isinstance(value, np.generic) else value
-    record_batch(run_dir, batch_key(result.number), arrays, meta)
+    record_batch(run_dir, batch_key(result.number, prefix), arrays, meta)
 
 
-def load_result(run_dir: Path, number: int) -> BatchResult:
+def load_result(run_dir: Path, number: int, prefix: str = "batch") -> BatchResult:
     """A recorded result, its arrays memory-mapped; `loss` the (L_b, R_b) view of the member-major rows, read
     from the file when indexed."""
-    arrays, meta = load_record(run_dir, batch_key(number))
+    arrays, meta = load_record(run_dir, batch_key(number, prefix))
     values = {}
     for f in dataclasses.fields(BatchResult):
         if f.name == "loss":
-            rows = mapped_npy(records_dir(run_dir) / batch_key(number) / "loss_rows.npy")
+            rows = mapped_npy(records_dir(run_dir) / batch_key(number, prefix) / "loss_rows.npy")
             values["loss"] = SweepHistory(arrays["steps"], rows).loss
         elif f.name in arrays:
             a = arrays[f.name]

@@ -88,6 +88,9 @@ def resume_sweep(run_dir: str | Path, config: str | Path | None = None, grid: li
     if record is None:
         raise ConfigError(f"--resume {run_dir}: not a sweep directory that can be resumed (no .batches/plan.json: "
                           f"it finished, or it was not written by gdlab sweep)")
+    if record.get("kind", "sweep") != "sweep":  # a tune or bench records its batches the same way
+        raise ConfigError(f"--resume {run_dir}: written by gdlab {record['kind']}; resume it with gdlab "
+                          f"{record['kind']} --resume {run_dir}")
     if config is None:
         if not record.get("source"):
             raise ConfigError(f"--resume {run_dir}: the sweep was started from Python; give its config: gdlab sweep "

@@ -7,12 +7,13 @@
     <tune>/plots/sensitivity.png
     <tune>/compare/        the final compare: the chosen settings rerun with seeds (bands, aggregate.csv)
     <tune>/summary.json
+    <tune>/.batches/       while the tune is unfinished: each finished batch of trials (what --resume keeps)
 """
 
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -20,9 +21,13 @@ import numpy as np
 
 from .. import memory, signals
 from ..config import Config, load_config
+from ..errors import ConfigError
 from ..optim.plugins import probe
+from ..outputs.batch_records import read_plan, records_dir, remove_records, write_plan
+from ..outputs.files import real_dir
 from ..outputs.rundir import create_run_dir, write_csv_rows, write_json, write_yaml
 from ..runner import RunOutcome, run_config
+from ..sweeps.resume import check_same, identity
 from ..version import __version__
 from .trials import Trials, chosen_settings, choose_all, plan_trials, run_trials, spec_of, sweep_plan
 
@@ -35,6 +40,8 @@ class TuneOutcome:
     interrupted: bool
     plot_error: str | None = None
     output_error: str | None = None
+    resumable: bool = False  # the records stay for --resume
+    notices: list = field(default_factory=list)  # what a resume did, said on the command line (not in the files)
 
     @property
     def members(self) -> list:
@@ -46,10 +53,12 @@ class TuneOutcome:
         return self.trials.warnings + (self.compare.warnings if self.compare else [])
 
 
-def tune_trials(cfg: Config, progress: Callable[[int, int], None] | None = None, executor=None) -> Trials:
-    """Plan, run and choose: the library's tuning without any file (gdlab bench tunes this way)."""
+def tune_trials(cfg: Config, progress: Callable[[int, int], None] | None = None, executor=None,
+                records: tuple | None = None) -> Trials:
+    """Plan, run and choose: the library's tuning without its files (gdlab bench tunes this way); records:
+    (directory, prefix) where each finished batch of trials is recorded, and read back on a resume."""
     plan = plan_trials(cfg, spec_of(cfg))
-    return choose_all(plan, run_trials(plan, progress, executor))
+    return choose_all(plan, run_trials(plan, progress, executor, records))
 
 
 def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides: list[str] = (),
@@ -58,18 +67,71 @@ def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides
     """Tune every optimizer of a compare config, then compare the chosen settings with repetitions.
 
     workers, scheduler: where the trials run (gdlab.sweeps.executors; None: this process, or the environment's
-    GDLAB_DASK_SCHEDULER); the final compare runs here."""
+    GDLAB_DASK_SCHEDULER); the final compare runs here. Each finished batch of trials is recorded in the tune
+    directory as it completes, so that an interrupted tune can be finished with resume_tune."""
+    source = None
+    if not isinstance(config, Config):  # a plugin is imported (and probed) as run and sweep do
+        source = {"source": str(Path(config).resolve()), "overrides": list(overrides), "seed": seed, "seeds": seeds}
+        config = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
+    return _tune(config, out, progress, plots, workers, scheduler, None, source)
+
+
+def resume_tune(run_dir: str | Path, config: str | Path | None = None, *, overrides: list[str] = (),
+                seed: int | None = None, seeds: int | None = None,
+                progress: Callable[[int, int], None] | None = None, plots: bool = True,
+                workers: int | None = None, scheduler: str | None = None) -> TuneOutcome:
+    """Finish an interrupted tune: its config loaded again as it started (or from `config` with its --set, --seed
+    and --seeds), checked against what the tune recorded (config, gdlab and NumPy versions: a difference refuses,
+    naming it), the trial batches without a record run, then everything after the trials as an uninterrupted tune
+    does it. A compare/ the interruption left behind is set aside in the records and run again from its start."""
+    run_dir = Path(run_dir)
+    record = resumable_record(run_dir, "tune")
+    if config is None:
+        config, overrides, seed, seeds = recorded_source(record, run_dir, "tune")
+    cfg = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
+    check_same(record, identity(_config_written(cfg, plan_trials(cfg, spec_of(cfg)))), run_dir)
+    return _tune(cfg, None, progress, plots, workers, scheduler, run_dir, None)
+
+
+def recorded_source(record: dict, run_dir: Path, kind: str) -> tuple:
+    """(config file, overrides, seed, seeds) a tune or bench was started with."""
+    if not record.get("source"):
+        raise ConfigError(f"--resume {run_dir}: the {kind} was started from Python; give its config: gdlab {kind} "
+                          f"CONFIG --resume {run_dir}")
+    if not Path(record["source"]).is_file():
+        raise ConfigError(f"--resume {run_dir}: its config {record['source']} is not there any more; give it: "
+                          f"gdlab {kind} CONFIG --resume {run_dir}")
+    return record["source"], record.get("overrides", []), record.get("seed"), record.get("seeds")
+
+
+def resumable_record(run_dir: Path, kind: str) -> dict:
+    """What a tune or bench directory recorded when it started; ConfigError when it cannot be resumed."""
+    record = read_plan(run_dir) if run_dir.is_dir() else None
+    if record is None:
+        raise ConfigError(f"--resume {run_dir}: not a {kind} directory that can be resumed (no .batches/plan.json: "
+                          f"it finished, or it was not written by gdlab {kind})")
+    if record.get("kind", "sweep") != kind:
+        raise ConfigError(f"--resume {run_dir}: written by gdlab {record.get('kind', 'sweep')}; resume it with "
+                          f"gdlab {record.get('kind', 'sweep')} --resume {run_dir}")
+    return record
+
+
+def _tune(cfg: Config, out, progress, plots: bool, workers, scheduler, resume: Path | None,
+          source: dict | None) -> TuneOutcome:
     from ..problems.learning import keep_datasets
     from ..sweeps.executors import open_executor
 
-    if not isinstance(config, Config):  # a plugin is imported (and probed) as run and sweep do
-        config = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
-    cfg = config
     with open_executor(workers, scheduler) as executor, keep_datasets():  # the data read once here
-        return _run_tune(cfg, out, progress, plots, executor)
+        return _run_tune(cfg, out, progress, plots, executor, resume, source)
 
 
-def _run_tune(cfg: Config, out, progress, plots: bool, executor) -> TuneOutcome:
+def _config_written(cfg: Config, plan) -> dict:
+    """config.yaml of a tune: the config as resolved, with the tuning spec as written."""
+    return {**cfg.resolved, "tune": _written(plan)}
+
+
+def _run_tune(cfg: Config, out, progress, plots: bool, executor, resume: Path | None = None,
+              source: dict | None = None) -> TuneOutcome:
     plan = plan_trials(cfg, spec_of(cfg))
     from ..sweeps.runner import plan_estimate
 
@@ -79,16 +141,23 @@ def _run_tune(cfg: Config, out, progress, plots: bool, executor) -> TuneOutcome:
     for o in cfg.optimizers:  # and so does a plugin that fails its first steps on a copy
         if o.plugin is not None:
             probe(o.plugin, o.hparams, dim, cfg.dtype, o.label)
+    notes = []
     with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)
-        run_dir = create_run_dir(out, f"{cfg.name}-tune")
-        write_yaml(run_dir / "config.yaml", {**cfg.resolved, "tune": _written(plan)})
-        result = run_trials(plan, progress, executor)  # held: the engine (or the executor while it waits for
-        # workers) opens the window a signal stops (gdlab.signals)
+        if resume is None:
+            run_dir = create_run_dir(out, f"{cfg.name}-tune")
+            written = _config_written(cfg, plan)
+            write_yaml(run_dir / "config.yaml", written)
+            write_plan(run_dir, {**identity(written), "kind": "tune", **(source or {})})
+        else:
+            run_dir = resume
+            notes = _set_aside_compare(run_dir)
+        result = run_trials(plan, progress, executor, records=(run_dir, "trials"))  # held: the engine (or the
+        # executor while it waits for workers) opens the window a signal stops (gdlab.signals)
         trials = choose_all(plan, result)
         _write_trials(run_dir, trials)
         if not trials.interrupted:  # settings chosen from part of the trials are no result
             write_yaml(run_dir / "tuned.yaml", trials.tuned)
-    outcome = TuneOutcome(run_dir, trials, None, trials.interrupted or signals.pending())
+    outcome = TuneOutcome(run_dir, trials, None, trials.interrupted or signals.pending(), notices=notes)
     if plots and not outcome.interrupted:
         try:
             with signals.allowed():
@@ -106,7 +175,27 @@ def _run_tune(cfg: Config, out, progress, plots: bool, executor) -> TuneOutcome:
         outcome.output_error = outcome.compare.output_error
     with signals.held():
         write_json(run_dir / "summary.json", _summary(outcome))
+        outcome.resumable = outcome.interrupted or outcome.output_error is not None
+        if not outcome.resumable:  # a finished tune is the same directory however it was computed
+            remove_records(run_dir)
     return outcome
+
+
+def _set_aside_compare(run_dir: Path) -> list[str]:
+    """The compare/ an interrupted tune left behind is incomplete: moved into the records (removed with them once
+    the tune finishes) so that the compare runs again, from its start, into compare/. Never deleted unseen: the
+    resume says so."""
+    compare = run_dir / "compare"
+    if not compare.exists():
+        return []
+    aside = real_dir(records_dir(run_dir)) / "compare-interrupted"
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = aside.with_name(f"compare-interrupted-{n}")
+    compare.rename(aside)
+    return [f"{compare} was left incomplete by the interruption: the compare runs again from its start (the "
+            f"incomplete one is kept in {aside} until the tune finishes)"]
 
 
 def build_data_check(cfg: Config) -> int:

@@ -124,13 +124,21 @@ def trial_rows(plan: TrialPlan, sweep) -> np.ndarray:
     return rows
 
 
-def run_trials(plan: TrialPlan, progress: Callable[[int, int], None] | None = None, executor=None):
+def run_trials(plan: TrialPlan, progress: Callable[[int, int], None] | None = None, executor=None,
+               records: tuple | None = None):
     """Every trial's result, in TrialPlan's row order: final and best loss, status, divergence, the start loss,
     whole-data metrics at the end and the steps to the tuning target. Run as the batches of a sweep plan, in this
-    process or on an executor's workers (gdlab.sweeps.executors: --workers, --scheduler)."""
+    process or on an executor's workers (gdlab.sweeps.executors: --workers, --scheduler).
+
+    records: (run directory, prefix): each finished batch recorded there as it completes, and those recorded
+    already (a resume) read back instead of run (gdlab.sweeps.recorded_plan); needs an executor."""
+    from ..sweeps.recorded_plan import run_recorded
     from ..sweeps.runner import run_batches, run_plan
 
     sweep = sweep_plan(plan)
+    if records is not None:
+        results, n_batches, _ = run_recorded(sweep, executor, records[0], records[1], progress, plan.spec.target)
+        return gathered(plan, trial_rows(plan, sweep), results, n_batches)
     if executor is not None:
         results = run_plan(sweep, executor, progress, plan.spec.target)
         return gathered(plan, trial_rows(plan, sweep), results, len(sweep.batches))
