@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,7 @@ import yaml
 from gdlab.errors import ConfigError
 from gdlab.tune.runner import resume_tune, run_tune
 
+from .conftest import REPO
 from .test_scaleout import Interrupt
 
 
@@ -70,6 +76,25 @@ def test_an_interrupted_tune_resumes_to_the_same_directory(tuning, tmp_path, sto
     same_tree(reference, cut_short.run_dir)
 
 
+def test_a_tune_stopped_on_two_workers_resumes_in_one_process(tuning, tmp_path, monkeypatch):
+    """The trials cut into pieces for two workers, stopped after the first piece is recorded: the resume (another
+    executor) cuts as recorded and runs only the other pieces."""
+    from gdlab.sweeps import cutting
+
+    monkeypatch.setattr(cutting, "MIN_PIECE_WORK", 1)  # every piece worth shipping, whatever its size
+    reference = run_tune(tuning, out=tmp_path / "ref", plots=False).run_dir
+    cut_short = run_tune(tuning, out=tmp_path / "runs", plots=False, workers=2, progress=Interrupt(1))
+    assert cut_short.interrupted
+    recorded = [p.name for p in (cut_short.run_dir / ".batches").glob("trials-*")]
+    pieces = json.loads((cut_short.run_dir / ".batches" / "trials.pieces.json").read_text())["pieces"]
+    assert 1 <= len(recorded) < len(pieces)
+    assert not resume_tune(cut_short.run_dir, plots=False).interrupted
+    for name in ("trials.csv", "chosen.csv", "tuned.yaml"):
+        assert (reference / name).read_bytes() == (cut_short.run_dir / name).read_bytes(), name
+    for name in ("compare/summary.csv", "compare/aggregate.csv"):
+        assert _csv_timeless(reference / name) == _csv_timeless(cut_short.run_dir / name), name
+
+
 SUITE = {"name": "mini", "seeds": 2, "tune": {"lr": "logspace(-3,0,4)"},
          "optimizers": [{"name": "sgd", "lr": 0.1, "label": "GD"}, {"name": "adam", "lr": 0.1}],
          "problems": [{"name": "bowl", "problem": {"objective": "bowl2d", "init": [-5.0, -2.0]}, "steps": 100,
@@ -90,6 +115,80 @@ def test_an_interrupted_bench_resumes_to_the_same_directory(write_config, tmp_pa
     assert "problem-000.json" in records and "problem-001.json" not in records
     assert any(r.startswith("p000-trials-") for r in records) and not any(r.startswith("p001") for r in records)
     assert json.loads((cut_short.run_dir / "summary.json").read_text())["status"] == "interrupted"
+    changed = {**SUITE, "problems": [{**SUITE["problems"][0], "steps": 120}, SUITE["problems"][1]]}
+    write_config(changed, "suite.yaml")
+    with pytest.raises(ConfigError, match=r"config suite.problems\[0\].steps: 100 when it started, 120 now"):
+        resume_bench(cut_short.run_dir)
+    write_config(SUITE, "suite.yaml")
     resumed = resume_bench(cut_short.run_dir)
     assert not resumed.interrupted and resumed.run_dir == cut_short.run_dir
     same_tree(reference, cut_short.run_dir)
+
+
+@pytest.fixture
+def blocking_tune(tmp_path):
+    """A toy tune of the accident plugin (tests/data/accident.py): in `block` mode its trials wait at update 22
+    until the test opens the gate."""
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    shutil.copy(REPO / "tests" / "data" / "accident.py", folder)
+    config = folder / "tune.yaml"
+    config.write_text(yaml.safe_dump({"problem": {"objective": "bowl2d", "init": [-5.0, -2.0]},
+                                      "optimizer": {"name": "accident.py:gd", "lr": 0.1},
+                                      "tune": {"lr": [0.01, 0.1, 0.3]}, "steps": 30, "seeds": 2}, sort_keys=False))
+
+    def mode(text: str) -> Path:
+        (folder / "accident.txt").write_text(text + "\n")
+        return config
+
+    return mode
+
+
+def test_ctrl_c_in_a_tune_prints_the_resume_command_and_the_resume_finishes(blocking_tune, tmp_path):
+    reference = run_tune(blocking_tune("none"), out=tmp_path / "ref").run_dir
+    config = blocking_tune("block")
+    proc = subprocess.Popen([sys.executable, "-m", "gdlab", "tune", str(config), "--quiet", "--out",
+                             str(tmp_path / "runs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not list((tmp_path / "runs").glob("*/.batches/plan.json")):  # the tune has started its trials
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    run_dir = Path(out.strip().splitlines()[-1])
+    assert f"gdlab tune --resume {run_dir}" in err and "Traceback" not in err
+    plotted = subprocess.run([sys.executable, "-m", "gdlab", "plot", str(run_dir)], capture_output=True, text=True)
+    assert plotted.returncode in (0, 1) and "Traceback" not in plotted.stderr  # what ran is drawn, or named missing
+    (tmp_path / "cfg" / "gate").write_text("open\n")
+    resumed = subprocess.run([sys.executable, "-m", "gdlab", "tune", "--resume", str(run_dir), "--quiet"],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "the finished trials are kept" not in resumed.stderr and not (run_dir / ".batches").exists()
+    same_tree(reference, run_dir)
+
+
+def test_a_resume_refuses_a_changed_config_code_or_kind(tuning, tmp_path):
+    from gdlab.bench.runner import resume_bench
+    from gdlab.sweeps.runner import resume_sweep
+
+    cut_short = run_tune(tuning, out=tmp_path / "runs", progress=Interrupt(5), plots=False).run_dir
+    data = yaml.safe_load(tuning.read_text())
+    data["optimizers"][1]["tune"]["lr"] = [0.001, 0.01, 0.2]
+    tuning.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"the tune would not be the one that started:\n  config tune.spaces.adam.lr\[2\]: 0.1 when it started, 0.2 now"):
+        resume_tune(cut_short)
+    data["optimizers"][1]["tune"]["lr"] = [0.001, 0.01, 0.1]
+    tuning.write_text(yaml.safe_dump(data, sort_keys=False))
+    plan = cut_short / ".batches" / "plan.json"
+    plan.write_text(plan.read_text().replace('"code": "', '"code": "x'))
+    with pytest.raises(ConfigError, match="gdlab source code"):
+        resume_tune(cut_short)
+    with pytest.raises(ConfigError, match=f"written by gdlab tune; resume it with gdlab tune --resume"):
+        resume_sweep(cut_short)
+    with pytest.raises(ConfigError, match="written by gdlab tune"):
+        resume_bench(cut_short)
+    with pytest.raises(ConfigError, match="not a tune directory that can be resumed"):
+        resume_tune(tmp_path)

@@ -99,7 +99,7 @@ def _run_bench(path: str | Path, out, progress, plots: bool, executor, resume=No
         build_problem(p.config.problem, seed=p.config.seed, dtype=p.config.dtype)
     current = _identity(suite, Path(path))
     if resume is not None:
-        check_same(resume[1], current, resume[0])
+        check_same(resume[1], current, resume[0], "bench")
     with signals.held():  # the directory and its files are whole whatever signal arrives (see gdlab.signals)
         if resume is None:
             run_dir = create_run_dir(out, suite.name)

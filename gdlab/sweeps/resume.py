@@ -40,8 +40,9 @@ def identity(written_config: dict) -> dict:
                                   "code": code_hash(), "numpy_version": np.__version__}))
 
 
-def check_same(recorded: dict, current: dict, run_dir: Path) -> None:
-    """ConfigError naming every difference between the identity a sweep started with and the current one."""
+def check_same(recorded: dict, current: dict, run_dir: Path, kind: str = "sweep") -> None:
+    """ConfigError naming every difference between the identity a sweep (tune, bench) started with and the
+    current one."""
     problems = []
     if recorded.get("format") != current["format"]:
         problems.append(f"its record format is {recorded.get('format')!r}; this gdlab writes {current['format']}")
@@ -53,8 +54,8 @@ def check_same(recorded: dict, current: dict, run_dir: Path) -> None:
         problems.append(f"config {path}: {_short(then)} when it started, {_short(now)} now")
     if problems:
         lines = "\n  ".join(problems)
-        raise ConfigError(f"--resume {run_dir}: cannot resume, the sweep would not be the one that started:\n  "
-                          f"{lines}\n  (start a new sweep instead)")
+        raise ConfigError(f"--resume {run_dir}: cannot resume, the {kind} would not be the one that started:\n  "
+                          f"{lines}\n  (start a new {kind} instead)")
 
 
 def config_differences(then: Any, now: Any, path: str = "") -> list[tuple[str, Any, Any]]:

@@ -89,7 +89,7 @@ def resume_tune(run_dir: str | Path, config: str | Path | None = None, *, overri
     if config is None:
         config, overrides, seed, seeds = recorded_source(record, run_dir, "tune")
     cfg = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
-    check_same(record, identity(_config_written(cfg, plan_trials(cfg, spec_of(cfg)))), run_dir)
+    check_same(record, identity(_config_written(cfg, plan_trials(cfg, spec_of(cfg)))), run_dir, "tune")
     return _tune(cfg, None, progress, plots, workers, scheduler, run_dir, None)
 
 
