@@ -167,6 +167,17 @@ REFUSED = [
      {"tm.yaml": {"problem": {"dataset": "xor", "model": "mlp", "hidden": [100000, 100000]}, "steps": 5,
                   "optimizers": [{"name": "sgd", "tune": {"lr": [0.1, 0.2]}}]}},
      ["this tuning of", "GB of memory", "parameters"]),
+    ("bench-of-a-huge-model", ["bench", "{tmp}/suite.yaml", "--out", "{out}"],
+     {"suite.yaml": {"optimizers": [{"name": "sgd", "lr": 0.1}], "problems": [
+         {"name": "xor-huge", "problem": {"dataset": "xor", "model": "mlp", "hidden": [100000, 100000]}, "steps": 5,
+          "target": "train_loss <= 0.1"}]}},
+     ["problem xor-huge (1 optimizer and seed runs)", "GB of memory", "parameters"]),
+    ("bench-over-its-max-memory", ["bench", "{tmp}/suite.yaml", "--max-memory", "1M"],
+     {"suite.yaml": {"optimizers": [{"name": "sgd", "lr": 0.1}], "tune": True, "problems": [
+         {"name": "bowl", "problem": {"objective": "bowl2d"}, "steps": 5}]}},
+     ["problem bowl (1 optimizer and seed runs)", "1.0 MB --max-memory"]),
+    ("tune-over-its-max-memory", ["tune", "{cfg}", "--max-memory", "1M"], {},
+     ["this tuning of", "1.0 MB --max-memory"]),
     ("linspace-of-1e12-values", ["sweep", "{cfg}", "--grid", "optimizer.lr=linspace(0.01,1,1000000000000)"], {},
      ["--grid optimizer.lr", "1,000,000,000,000 values", "10,000,000"]),
     ("linspace-from-nan", ["sweep", "{cfg}", "--grid", "optimizer.lr=linspace(nan,1,5)"], {},

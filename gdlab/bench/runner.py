@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .. import signals
+from .. import memory, signals
 from ..config import Config, member_config, validate
 from ..outputs.files import write_atomic
 from ..outputs.rundir import create_run_dir, member_dir_names, write_csv_rows, write_json
@@ -48,17 +48,19 @@ class BenchOutcome:
 
 
 def run_bench(path: str | Path, *, out: str | Path = "runs", progress: Callable[[int, int], None] | None = None,
-              plots: bool = True, workers: int | None = None, scheduler: str | None = None) -> BenchOutcome:
+              plots: bool = True, workers: int | None = None, scheduler: str | None = None,
+              max_memory: int | None = None) -> BenchOutcome:
     """workers, scheduler: where the tuning trials and the reruns counted in steps run (gdlab.sweeps.executors);
     a suite that measures time runs its reruns here (seconds on busy workers are not the optimizer's).
     Each finished problem, and each finished batch of the problem in progress, is recorded in the bench directory
-    as it completes, so that an interrupted bench can be finished with resume_bench."""
-    return _bench(path, out, progress, plots, workers, scheduler, None)
+    as it completes, so that an interrupted bench can be finished with resume_bench. max_memory (bytes): a
+    problem whose runs or tuning trials exceed it is refused up front (default: what the machine has available)."""
+    return _bench(path, out, progress, plots, workers, scheduler, None, max_memory)
 
 
 def resume_bench(run_dir: str | Path, suite: str | Path | None = None, *,
                  progress: Callable[[int, int], None] | None = None, plots: bool = True, workers: int | None = None,
-                 scheduler: str | None = None) -> BenchOutcome:
+                 scheduler: str | None = None, max_memory: int | None = None) -> BenchOutcome:
     """Finish an interrupted bench: the suite loaded again from the file it started from (or `suite`), checked
     against what the bench recorded (suite, problems' configs, gdlab and NumPy versions: a difference refuses,
     naming it); the finished problems are read back from their records, the others run (the problem in progress
@@ -69,15 +71,29 @@ def resume_bench(run_dir: str | Path, suite: str | Path | None = None, *,
     record = resumable_record(run_dir, "bench")
     if suite is None:
         suite = recorded_source(record, run_dir, "bench")[0]
-    return _bench(suite, None, progress, plots, workers, scheduler, (run_dir, record))
+    return _bench(suite, None, progress, plots, workers, scheduler, (run_dir, record), max_memory)
 
 
-def _bench(path, out, progress, plots: bool, workers, scheduler, resume) -> BenchOutcome:
+def _bench(path, out, progress, plots: bool, workers, scheduler, resume, max_memory=None) -> BenchOutcome:
     from ..problems.learning import keep_datasets
     from ..sweeps.executors import open_executor
 
     with open_executor(workers, scheduler) as executor, keep_datasets():  # each dataset read once here
-        return _run_bench(path, out, progress, plots, executor, resume)
+        return _run_bench(path, out, progress, plots, executor, resume, max_memory)
+
+
+def _check_memory(suite: Suite, max_memory: int | None) -> None:
+    """Each problem's biggest stacks (its tuning trials, its reruns over seeds) must fit in memory (gdlab.memory)."""
+    from ..sweeps.runner import plan_estimate
+    from ..tune.trials import plan_trials, spec_of, sweep_plan
+
+    for p in suite.problems:
+        cfg = p.config
+        reruns = len(cfg.optimizers) * len(cfg.all_seeds)
+        memory.check(memory.estimate(cfg, reruns), max_memory, f"problem {p.name} ({reruns:,} optimizer and seed runs)")
+        if cfg.tune is not None:
+            stacks = sweep_plan(plan_trials(cfg, spec_of(cfg)))
+            memory.check(plan_estimate(stacks), max_memory, f"the tuning of problem {p.name} ({stacks.size:,} trials)")
 
 
 def _identity(suite: Suite, path: Path) -> dict:
@@ -90,11 +106,13 @@ def _identity(suite: Suite, path: Path) -> dict:
                      "problems": {p.name: p.config.resolved for p in suite.problems}})
 
 
-def _run_bench(path: str | Path, out, progress, plots: bool, executor, resume=None) -> BenchOutcome:
+def _run_bench(path: str | Path, out, progress, plots: bool, executor, resume=None,
+               max_memory: int | None = None) -> BenchOutcome:
     from ..outputs.batch_records import remove_records, write_plan
     from ..sweeps.resume import check_same
 
     suite = load_suite(path, import_plugins=True)  # a plugin is imported as run and sweep do
+    _check_memory(suite, max_memory)  # before any data is read
     for p in suite.problems:  # every dataset readable before a directory exists
         build_problem(p.config.problem, seed=p.config.seed, dtype=p.config.dtype)
     current = _identity(suite, Path(path))

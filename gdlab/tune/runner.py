@@ -63,23 +63,26 @@ def tune_trials(cfg: Config, progress: Callable[[int, int], None] | None = None,
 
 def run_tune(config: str | Path | Config, *, out: str | Path = "runs", overrides: list[str] = (),
              seed: int | None = None, seeds: int | None = None, progress: Callable[[int, int], None] | None = None,
-             plots: bool = True, workers: int | None = None, scheduler: str | None = None) -> TuneOutcome:
+             plots: bool = True, workers: int | None = None, scheduler: str | None = None,
+             max_memory: int | None = None) -> TuneOutcome:
     """Tune every optimizer of a compare config, then compare the chosen settings with repetitions.
 
     workers, scheduler: where the trials run (gdlab.sweeps.executors; None: this process, or the environment's
     GDLAB_DASK_SCHEDULER); the final compare runs here. Each finished batch of trials is recorded in the tune
-    directory as it completes, so that an interrupted tune can be finished with resume_tune."""
+    directory as it completes, so that an interrupted tune can be finished with resume_tune. max_memory (bytes):
+    the trials are refused up front when their estimate exceeds it (default: what the machine has available)."""
     source = None
     if not isinstance(config, Config):  # a plugin is imported (and probed) as run and sweep do
         source = {"source": str(Path(config).resolve()), "overrides": list(overrides), "seed": seed, "seeds": seeds}
         config = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
-    return _tune(config, out, progress, plots, workers, scheduler, None, source)
+    return _tune(config, out, progress, plots, workers, scheduler, None, source, max_memory)
 
 
 def resume_tune(run_dir: str | Path, config: str | Path | None = None, *, overrides: list[str] = (),
                 seed: int | None = None, seeds: int | None = None,
                 progress: Callable[[int, int], None] | None = None, plots: bool = True,
-                workers: int | None = None, scheduler: str | None = None) -> TuneOutcome:
+                workers: int | None = None, scheduler: str | None = None,
+                max_memory: int | None = None) -> TuneOutcome:
     """Finish an interrupted tune: its config loaded again as it started (or from `config` with its --set, --seed
     and --seeds), checked against what the tune recorded (config, gdlab and NumPy versions: a difference refuses,
     naming it), the trial batches without a record run, then everything after the trials as an uninterrupted tune
@@ -90,7 +93,7 @@ def resume_tune(run_dir: str | Path, config: str | Path | None = None, *, overri
         config, overrides, seed, seeds = recorded_source(record, run_dir, "tune")
     cfg = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
     check_same(record, identity(_config_written(cfg, plan_trials(cfg, spec_of(cfg)))), run_dir, "tune")
-    return _tune(cfg, None, progress, plots, workers, scheduler, run_dir, None)
+    return _tune(cfg, None, progress, plots, workers, scheduler, run_dir, None, max_memory)
 
 
 def recorded_source(record: dict, run_dir: Path, kind: str) -> tuple:
@@ -117,12 +120,12 @@ def resumable_record(run_dir: Path, kind: str) -> dict:
 
 
 def _tune(cfg: Config, out, progress, plots: bool, workers, scheduler, resume: Path | None,
-          source: dict | None) -> TuneOutcome:
+          source: dict | None, max_memory: int | None = None) -> TuneOutcome:
     from ..problems.learning import keep_datasets
     from ..sweeps.executors import open_executor
 
     with open_executor(workers, scheduler) as executor, keep_datasets():  # the data read once here
-        return _run_tune(cfg, out, progress, plots, executor, resume, source)
+        return _run_tune(cfg, out, progress, plots, executor, resume, source, max_memory)
 
 
 def _config_written(cfg: Config, plan) -> dict:
@@ -131,12 +134,12 @@ def _config_written(cfg: Config, plan) -> dict:
 
 
 def _run_tune(cfg: Config, out, progress, plots: bool, executor, resume: Path | None = None,
-              source: dict | None = None) -> TuneOutcome:
+              source: dict | None = None, max_memory: int | None = None) -> TuneOutcome:
     plan = plan_trials(cfg, spec_of(cfg))
     from ..sweeps.runner import plan_estimate
 
     stacks = sweep_plan(plan)  # every trial and seed in as few stacks as a sweep would run them
-    memory.check(plan_estimate(stacks), None, f"this tuning of {stacks.size:,} trials")  # before any data is read
+    memory.check(plan_estimate(stacks), max_memory, f"this tuning of {stacks.size:,} trials")  # before any data is read
     dim = build_data_check(cfg)  # missing data stops us before a directory exists
     for o in cfg.optimizers:  # and so does a plugin that fails its first steps on a copy
         if o.plugin is not None:
