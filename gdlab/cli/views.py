@@ -8,8 +8,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import ConfigError
-from .common import (ConfigArg, FormatOpt, LIST_KINDS, OutOpt, SetOpt, _check_format, app, err, error_boundary,
-                     out)
+from .common import (ConfigArg, FormatOpt, LIST_KINDS, OutOpt, SetOpt, _check_format, _warning, app, err,
+                     error_boundary, out)
 
 
 @app.command()
@@ -38,6 +38,18 @@ def plot(run_dirs: List[Path] = typer.Argument(..., help="Run or compare directo
             raise ConfigError(f"--smooth {smooth}: must be >= 0")
         for path in replot(run_dirs, kind=kind, output=output, smooth=smooth, fmt=fmt):
             out.print(str(path), markup=False)
+        _unfinished(run_dirs)
+
+
+def _unfinished(run_dirs: list[Path]) -> None:
+    """Say which directories hold an interrupted sweep, tune or bench: drawn from what finished, not the result."""
+    from ..outputs.batch_records import unfinished
+
+    for d in run_dirs:
+        kind = unfinished(d)
+        if kind is not None:
+            _warning(f"{d} is an interrupted {kind}, drawn from what finished; finish it with: gdlab {kind} "
+                     f"--resume {d}")
 
 
 @app.command()

@@ -50,6 +50,16 @@ def read_plan(run_dir: Path, name: str = PLAN) -> dict | None:
         raise GdlabError(f"{path}: unreadable ({exc}); the sweep cannot be resumed") from None
 
 
+def unfinished(run_dir: Path) -> str | None:
+    """"sweep", "tune" or "bench" when run_dir is one that was interrupted and can be resumed (it still holds its
+    records); None otherwise (also when its plan.json is unreadable: the resume names that)."""
+    try:
+        record = read_plan(Path(run_dir))
+    except GdlabError:
+        return None
+    return None if record is None else str(record.get("kind", "sweep"))
+
+
 def record_batch(run_dir: Path, key: str, arrays: dict[str, np.ndarray], meta: dict | None = None) -> None:
     """Record one finished batch atomically.
 

@@ -40,6 +40,8 @@ def run_recorded(plan: SweepPlan, executor, run_dir: Path, prefix: str,
     done = recorded_numbers(run_dir, prefix)
     kept = [load_result(run_dir, number, prefix) for number in sorted(done)]
     todo = [b for b in batches.batches if b.number not in done]
-    results, interrupted = execute(todo, totals_of, executor, run_dir, progress, target, prefix) if todo else ([], False)
+    results, interrupted = [], False
+    if todo:
+        results, interrupted = execute(todo, totals_of, executor, run_dir, progress, target, prefix)
     finished = sorted(kept + results, key=lambda r: r.number)
     return finished, len(batches.batches), interrupted
