@@ -257,3 +257,18 @@ def test_a_plugin_is_tuned_like_a_built_in(tmp_path):
     chosen = {row["member"]: row for row in csv.DictReader(open(out.run_dir / "chosen.csv"))}
     assert set(chosen) == {"sign_sgd", "sgd"} and {row["trials"] for row in chosen.values()} == {"5"}
     assert [m.status for m in out.compare.members] == ["completed"] * len(out.compare.members)
+
+
+def test_a_plugin_has_its_own_search_space_checked_by_the_shared_ranges(tmp_path):
+    shutil.copy(SHIPPED / "signsgd.py", tmp_path / "signsgd.py")
+    entries = [{"name": "signsgd.py:sign_sgd", "tune": {"lr": [0.01, 0.1]}}, {"name": "sgd", "tune": {"lr": [0.1, 0.2]}}]
+    cfg = folder_with(tmp_path, {**bowl(entries, steps=10), "seeds": 1})
+    from gdlab.tune.runner import run_tune
+
+    out = run_tune(cfg, out=tmp_path / "runs", plots=False)
+    tuned = yaml.safe_load((out.run_dir / "tuned.yaml").read_text())
+    assert [o["label"].split(" (")[0] for o in tuned["optimizers"]] == ["sign_sgd", "sgd"]  # no file path
+    entries[0]["tune"]["lr"] = [-0.01, 0.1]  # lr > 0 for a plugin's lr as for the built-ins'
+    bad = folder_with(tmp_path, {**bowl(entries, steps=10), "seeds": 1})
+    r = CliRunner().invoke(app, ["tune", str(bad), "--out", str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "optimizers[0].tune.lr" in r.output and "must be > 0" in r.output, r.output

@@ -134,6 +134,7 @@ def _values(c: Checker, raw: Any, path) -> tuple[float, ...]:
 
 def _space_values(c: Checker, o, key: str, raw: Any, path) -> tuple[float, ...]:
     from ..optim import check_hparams
+    from ..optim.ranges import check_ranges
 
     if key not in o.hparams:
         raise c.fail(path, f"optimizer {o.name} has no hyperparameter {key!r}\n"
@@ -143,7 +144,8 @@ def _space_values(c: Checker, o, key: str, raw: Any, path) -> tuple[float, ...]:
                            f"(tune searches numeric hyperparameters)")
     values = _values(c, raw, path)
     for v in (min(values), max(values)):
-        for bad, problem in check_hparams(o.name, {**o.hparams, key: v}):
+        hparams = {**o.hparams, key: v}  # a plugin follows the built-ins' ranges for the names it shares
+        for bad, problem in check_ranges(hparams) if o.plugin is not None else check_hparams(o.name, hparams):
             if bad == key:
                 raise c.fail(path, f"{v:g}: {problem}")
     return values

@@ -257,7 +257,8 @@ def _label(o, setting: dict, entries) -> str:
     twins = [e for e in entries if e.name == o.name]
     fixed = {k: v for k, v in o.hparams.items() if k not in setting and isinstance(v, float)
              and len({e.hparams.get(k) for e in twins}) > 1}
-    return f"{o.name} ({', '.join(f'{k} {v:.3g}' for k, v in {**fixed, **setting}.items())})"
+    name = o.plugin.attr if o.plugin is not None else o.name  # a plugin by its factory, not its file's path
+    return f"{name} ({', '.join(f'{k} {v:.3g}' for k, v in {**fixed, **setting}.items())})"
 
 
 def _plain(hp: dict) -> dict:
