@@ -31,3 +31,13 @@ def double(batch):
 def worker_environment(batch):
     """What a worker looks like from inside: its BLAS thread variable, whether NumPy loaded first, its pid."""
     return os.environ.get("OPENBLAS_NUM_THREADS"), os.getpid(), sys.modules.get("numpy") is not None
+
+
+def note_ready(folder):
+    """A warm-up for LocalPool.prepare: a note named by this worker's pid."""
+    Path(folder, str(os.getpid())).write_text("ready\n")
+
+
+def ready_before(folder):
+    """(this worker's pid, whether its warm-up note was there before this batch ran)."""
+    return os.getpid(), Path(folder, str(os.getpid())).exists()

@@ -11,7 +11,7 @@ import pytest
 from gdlab.errors import ConfigError
 from gdlab.sweeps.executors import BatchFailure, DaskCluster, InProcess, LocalPool, open_executor
 
-from .executor_tasks import double, worker_environment
+from .executor_tasks import double, note_ready, ready_before, worker_environment
 
 
 def _run(executor, batches, fn=double):
@@ -48,6 +48,14 @@ def test_local_workers_match_in_process_and_start_with_one_blas_thread():
     seen = _run(LocalPool(2), {i: None for i in range(4)}, fn=worker_environment)
     assert {threads for threads, _, _ in seen.values()} == {"1"}
     assert not any(numpy_first for _, _, numpy_first in seen.values())  # set before NumPy could load
+
+
+def test_a_prepared_pool_starts_every_worker_and_warms_it_before_its_first_batch(tmp_path):
+    with LocalPool(2) as pool:
+        pool.prepare(note_ready, str(tmp_path))
+        seen = _run(pool, {i: str(tmp_path) for i in range(4)}, fn=ready_before)
+    assert all(ready for _, ready in seen.values()), seen
+    assert len(list(tmp_path.iterdir())) == 2  # both started by prepare, before any batch was given
 
 
 def test_a_dead_local_worker_costs_only_its_batch(tmp_path):

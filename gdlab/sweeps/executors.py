@@ -51,6 +51,10 @@ class Executor:
     def run(self, fn: Callable, batches: Mapping[Hashable, Any]) -> Iterator[tuple[Hashable, Any]]:
         raise NotImplementedError
 
+    def prepare(self, warm: Callable, *args) -> None:
+        """Start the workers now, each running warm(*args) once before its first batch, while this process goes on
+        planning (local workers; this process and a long-lived cluster's workers have nothing to start)."""
+
     def close(self, cancel: bool = False) -> None:
         """Stop the workers; cancel: do not wait for batches still running (Ctrl-C)."""
 
@@ -77,8 +81,9 @@ def _describe(exc: BaseException) -> str:
 _SLATE: str | None = None  # in a worker: the folder where it notes which batch it runs (file named by its pid)
 
 
-def _worker_start(slate: str, keep_memory: bool) -> None:
-    """Initializer of a local worker: Ctrl-C is the parent's to handle (it stops the workers), memory as the CLI's."""
+def _worker_start(slate: str, keep_memory: bool, warm: tuple | None) -> None:
+    """Initializer of a local worker: Ctrl-C is the parent's to handle (it stops the workers), memory as the CLI's,
+    then `warm` = (fn, args): fn(*args), what the pool was prepared with (LocalPool.prepare)."""
     global _SLATE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _SLATE = slate
@@ -86,6 +91,12 @@ def _worker_start(slate: str, keep_memory: bool) -> None:
         from ..allocator import keep_freed_memory
 
         keep_freed_memory()
+    if warm is not None:
+        warm[0](*warm[1])
+
+
+def _started() -> None:
+    """A task that does nothing: submitting one per worker makes the pool start them all at once."""
 
 
 def _run_noted(fn: Callable, token: int, batch: Any) -> Any:
@@ -138,6 +149,20 @@ class LocalPool(Executor):
         self._pool = None
         self._mine: list = []  # this pool's worker processes
         self._slate: str | None = None
+        self._warm: tuple | None = None
+
+    def prepare(self, warm, *args):
+        """Spawn every worker now: each imports gdlab and runs warm(*args) (reads the sweep's data, touches its
+        memory) while the parent builds and probes the same problems; the first batches then start at full speed."""
+        self._warm = (warm, args)
+        self._start()
+        for _ in range(self.workers):  # the pool spawns a process per task submitted while none is idle
+            self._pool.submit(_started)
+        self._take_started()
+
+    def _take_started(self) -> None:
+        self._mine += _STARTED  # the processes the last submits started (a pool is driven from one thread)
+        _STARTED.clear()
 
     def _start(self):
         import tempfile
@@ -145,7 +170,7 @@ class LocalPool(Executor):
 
         self._slate = self._slate or tempfile.mkdtemp(prefix="gdlab-workers-")
         self._pool = ProcessPoolExecutor(self.workers, mp_context=_SpawnContext(), initializer=_worker_start,
-                                         initargs=(self._slate, self.keep_memory))
+                                         initargs=(self._slate, self.keep_memory, self._warm))
 
     def run(self, fn, batches):
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -158,9 +183,14 @@ class LocalPool(Executor):
         running: dict = {}  # future -> token
 
         def launch(token: int) -> None:
-            future = self._pool.submit(_run_noted, fn, token, batches[keys[token]])
-            self._mine += _STARTED  # the processes this submit started (a pool is driven from one thread)
-            _STARTED.clear()
+            try:
+                future = self._pool.submit(_run_noted, fn, token, batches[keys[token]])
+            except BrokenProcessPool:  # a worker died before any batch was given (while it warmed up): start anew
+                self._discard_pool()
+                self._mine = []
+                self._start()
+                future = self._pool.submit(_run_noted, fn, token, batches[keys[token]])
+            self._take_started()
             running[future] = token
 
         def charge(token: int, reason: str, retry: deque) -> Iterator[tuple[Hashable, BatchFailure]]:
@@ -224,6 +254,7 @@ class LocalPool(Executor):
         return found, "; ".join(deaths) or "a worker process stopped"
 
     def _discard_pool(self) -> None:
+        self._warm = None  # the pools started after a death skip the warm-up: it may be what killed the worker
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None

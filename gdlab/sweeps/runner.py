@@ -27,7 +27,7 @@ from ..problems.stability import sweep_theory
 from ..version import __version__
 from .batch import BatchResult, run_batch
 from .cutting import choose_pieces, cut, with_log_every
-from .execute import execute
+from .execute import execute, ready_worker
 from .executors import open_executor
 from .merge import STATUS_FAILED, STATUS_NOT_RUN, History, SweepOutcome, assemble
 from .plan import SweepPlan, plan_sweep
@@ -52,9 +52,9 @@ def run_sweep(config: str | Path | Config, grid: list[str] = (), *, overrides: l
     is refused before any data is read or directory made (gdlab.memory).
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides, import_plugins=True, seeds=seeds)
-    plan, totals, work = _prepared(cfg, list(grid), max_memory)
-    theory = _theory(cfg, plan)
     with open_executor(workers, scheduler, keep_memory=_keeps_memory()) as executor:  # exit 2 before any directory
+        plan, totals, work = _prepared(cfg, list(grid), max_memory, executor)
+        theory = _theory(cfg, plan)
         pieces = choose_pieces(plan, totals, work, executor.workers)
         batches = cut(plan, pieces)
         totals_of = {b.number: totals[stack] for b, (stack, _, _) in zip(batches.batches, pieces)}
@@ -100,13 +100,13 @@ def resume_sweep(run_dir: str | Path, config: str | Path | None = None, grid: li
                               f"gdlab sweep CONFIG --resume {run_dir}")
         config, grid, overrides, seeds = record["source"], record["grid"], record["overrides"], record.get("seeds")
     cfg = load_config(config, overrides, import_plugins=True, seeds=seeds)
-    plan, totals, _ = _prepared(cfg, list(grid))
-    check_same(record, identity(plan.written_config), run_dir)
-    pieces = [tuple(p) for p in record["pieces"]]
-    batches = cut(plan, pieces)
-    totals_of = {b.number: totals[stack] for b, (stack, _, _) in zip(batches.batches, pieces)}
-    done = {int(key.rsplit("-", 1)[1]) for key in recorded_keys(run_dir) if key.startswith("batch-")}
     with open_executor(workers, scheduler, keep_memory=_keeps_memory()) as executor:
+        plan, totals, _ = _prepared(cfg, list(grid), executor=executor)
+        check_same(record, identity(plan.written_config), run_dir)
+        pieces = [tuple(p) for p in record["pieces"]]
+        batches = cut(plan, pieces)
+        totals_of = {b.number: totals[stack] for b, (stack, _, _) in zip(batches.batches, pieces)}
+        done = {int(key.rsplit("-", 1)[1]) for key in recorded_keys(run_dir) if key.startswith("batch-")}
         with signals.held():
             kept = [load_result(run_dir, number) for number in sorted(done)]
             todo = [b for b in batches.batches if b.number not in done]
@@ -123,13 +123,20 @@ def _theory(cfg: Config, plan: SweepPlan) -> dict | None:
     return sweep_theory(cfg.problem, cfg.optimizers[0].name, cfg.optimizers[0].hparams, [a.path for a in plan.axes])
 
 
-def _prepared(cfg: Config, grid: list[str], max_memory: int | None = None) -> tuple[SweepPlan, list[int], list[int]]:
+def _prepared(cfg: Config, grid: list[str], max_memory: int | None = None,
+              executor=None) -> tuple[SweepPlan, list[int], list[int]]:
     """The plan of the sweep, each stack's total steps and work per member-step (parameters × rows a step sees);
     its memory checked (gdlab.memory) before any data is read, then every stack's problem built once before anything
-    is written (missing data, a plugin that fails its probe: an error and no directory), then let go."""
+    is written (missing data, a plugin that fails its probe: an error and no directory), then let go.
+
+    executor: its workers are started meanwhile, each building the first data stack's problem (read the data, touch
+    the memory) while this process builds and probes: their start-up overlaps this one's work."""
     plan = plan_sweep(cfg, grid_axes(cfg.sweep, grid))
     given = cfg.origin is not None and "log_every" in (cfg.origin.given or {})
     memory.check(plan_estimate(plan, bounded=not given), max_memory, f"this sweep of {plan.size:,} members")
+    if executor is not None:
+        executor.prepare(ready_worker, tuple(b.problem for b in plan.batches if b.problem.spec.kind == "dataset")[:1],
+                         _keeps_memory())
     totals, work = [], []
     with keep_datasets():
         for batch in plan.batches:
