@@ -176,3 +176,13 @@ def test_batches_run_in_any_order_and_assemble_in_grid_order(write_config):
     assert len(set(outcome.final_loss.tolist())) == 6 and history.loss.shape == (9, 6)
     partial, _ = assemble(plan, results[:1])  # the last batch alone: the others not run
     assert list(partial.status) == ["not_run"] * 4 + ["completed"] * 2 and partial.interrupted
+
+
+def test_a_sweep_whose_every_batch_failed_still_gathers_its_rows(write_config):
+    """Every batch failed (say each killed its worker twice): nothing was logged, and the start losses that
+    summary.csv's `settled` column reads are nan, not an IndexError."""
+    from gdlab.sweeps.recorded import GatheredRows, failed_result
+
+    plan = plan_of(write_config(bowl_config(steps=8)), ["steps=6,7", "optimizer.lr=0.1,0.3"])
+    rows = GatheredRows([failed_result(b, "killed") for b in plan.batches], plan.size)
+    assert rows.start().shape == (4,) and np.isnan(rows.start()).all() and rows[0:4].shape == (4, 1)

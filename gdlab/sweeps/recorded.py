@@ -89,7 +89,8 @@ class GatheredRows:
 
     def __init__(self, results: list[BatchResult], n: int):
         self.results = results
-        self.steps = sorted(set().union(*(r.steps.tolist() for r in results))) if results else [0]
+        # [0] when nothing was logged (no batch ran, or every one failed): one column of nan, as the readers expect
+        self.steps = sorted(set().union(*(r.steps.tolist() for r in results))) or [0]
         position = {s: i for i, s in enumerate(self.steps)}
         self.columns = [np.asarray([position[s] for s in r.steps.tolist()], dtype=np.int64) for r in results]
         self.n = n
