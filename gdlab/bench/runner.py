@@ -65,12 +65,12 @@ def resume_bench(run_dir: str | Path, suite: str | Path | None = None, *,
     against what the bench recorded (suite, problems' configs, gdlab and NumPy versions: a difference refuses,
     naming it); the finished problems are read back from their records, the others run (the problem in progress
     from its recorded batches on)."""
-    from ..tune.runner import recorded_source, resumable_record
+    from ..sweeps.resume import recorded_source, resumable_record
 
     run_dir = Path(run_dir)
     record = resumable_record(run_dir, "bench")
     if suite is None:
-        suite = recorded_source(record, run_dir, "bench")[0]
+        suite = recorded_source(record, run_dir, "bench")
     return _bench(suite, None, progress, plots, workers, scheduler, (run_dir, record), max_memory)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..outputs.batch_records import read_plan
 from ..version import __version__
 
 PLAN_FORMAT = 1
@@ -88,3 +89,27 @@ def _same(a: Any, b: Any) -> bool:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
+
+
+def resumable_record(run_dir: Path, kind: str) -> dict:
+    """What a sweep, tune or bench directory recorded when it started; ConfigError when it cannot be resumed
+    (it finished, it is not gdlab's, or another command wrote it: the message names the one to use)."""
+    record = read_plan(run_dir) if run_dir.is_dir() else None
+    if record is None:
+        raise ConfigError(f"--resume {run_dir}: not a {kind} directory that can be resumed (no .batches/plan.json: "
+                          f"it finished, or it was not written by gdlab {kind})")
+    if record.get("kind", "sweep") != kind:
+        raise ConfigError(f"--resume {run_dir}: written by gdlab {record.get('kind', 'sweep')}; resume it with "
+                          f"gdlab {record.get('kind', 'sweep')} --resume {run_dir}")
+    return record
+
+
+def recorded_source(record: dict, run_dir: Path, kind: str) -> str:
+    """The config (or suite) file a sweep, tune or bench was started from; ConfigError when it cannot be found."""
+    if not record.get("source"):
+        raise ConfigError(f"--resume {run_dir}: the {kind} was started from Python; give its config: gdlab {kind} "
+                          f"CONFIG --resume {run_dir}")
+    if not Path(record["source"]).is_file():
+        raise ConfigError(f"--resume {run_dir}: its config {record['source']} is not there any more; give it: "
+                          f"gdlab {kind} CONFIG --resume {run_dir}")
+    return record["source"]

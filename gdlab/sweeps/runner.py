@@ -17,7 +17,7 @@ from ..config.grid import grid_axes
 from ..errors import ConfigError, OutputError
 from ..optim.plugins import probe
 from ..plugins import PluginRef
-from ..outputs.batch_records import read_plan, recorded_keys, remove_records, write_plan
+from ..outputs.batch_records import recorded_keys, remove_records, write_plan
 from ..outputs.repetitions import collapse_seeds, write_sweep_aggregate
 from ..outputs.rundir import create_run_dir, write_json, write_yaml
 from ..outputs.sweep_dir import SweepHistory
@@ -32,7 +32,7 @@ from .executors import open_executor
 from .merge import STATUS_FAILED, STATUS_NOT_RUN, History, SweepOutcome, assemble
 from .plan import SweepPlan, plan_sweep
 from .recorded import assemble_gathered, load_result
-from .resume import check_same, identity
+from .resume import check_same, identity, recorded_source, resumable_record
 
 __all__ = ["SweepOutcome", "run_sweep", "resume_sweep", "STATUS_NOT_RUN"]
 
@@ -84,21 +84,10 @@ def resume_sweep(run_dir: str | Path, config: str | Path | None = None, grid: li
     anything that differs from what the directory recorded (config, gdlab or NumPy version) refuses, naming it.
     """
     run_dir = Path(run_dir)
-    record = read_plan(run_dir) if run_dir.is_dir() else None
-    if record is None:
-        raise ConfigError(f"--resume {run_dir}: not a sweep directory that can be resumed (no .batches/plan.json: "
-                          f"it finished, or it was not written by gdlab sweep)")
-    if record.get("kind", "sweep") != "sweep":  # a tune or bench records its batches the same way
-        raise ConfigError(f"--resume {run_dir}: written by gdlab {record['kind']}; resume it with gdlab "
-                          f"{record['kind']} --resume {run_dir}")
+    record = resumable_record(run_dir, "sweep")  # a tune or bench records its batches the same way
     if config is None:
-        if not record.get("source"):
-            raise ConfigError(f"--resume {run_dir}: the sweep was started from Python; give its config: gdlab sweep "
-                              f"CONFIG --resume {run_dir}")
-        if not Path(record["source"]).is_file():
-            raise ConfigError(f"--resume {run_dir}: its config {record['source']} is not there any more; give it: "
-                              f"gdlab sweep CONFIG --resume {run_dir}")
-        config, grid, overrides, seeds = record["source"], record["grid"], record["overrides"], record.get("seeds")
+        config = recorded_source(record, run_dir, "sweep")
+        grid, overrides, seeds = record["grid"], record["overrides"], record.get("seeds")
     cfg = load_config(config, overrides, import_plugins=True, seeds=seeds)
     with open_executor(workers, scheduler, keep_memory=_keeps_memory()) as executor:
         plan, totals, _ = _prepared(cfg, list(grid), executor=executor)

@@ -23,11 +23,11 @@ from .. import memory, signals
 from ..config import Config, load_config
 from ..errors import ConfigError
 from ..optim.plugins import probe
-from ..outputs.batch_records import read_plan, records_dir, remove_records, write_plan
+from ..outputs.batch_records import records_dir, remove_records, write_plan
 from ..outputs.files import real_dir
 from ..outputs.rundir import create_run_dir, write_csv_rows, write_json, write_yaml
 from ..runner import RunOutcome, run_config
-from ..sweeps.resume import check_same, identity
+from ..sweeps.resume import check_same, identity, recorded_source, resumable_record
 from ..version import __version__
 from .trials import Trials, chosen_settings, choose_all, plan_trials, run_trials, spec_of, sweep_plan
 
@@ -90,33 +90,11 @@ def resume_tune(run_dir: str | Path, config: str | Path | None = None, *, overri
     run_dir = Path(run_dir)
     record = resumable_record(run_dir, "tune")
     if config is None:
-        config, overrides, seed, seeds = recorded_source(record, run_dir, "tune")
+        config = recorded_source(record, run_dir, "tune")
+        overrides, seed, seeds = record.get("overrides", []), record.get("seed"), record.get("seeds")
     cfg = load_config(config, overrides, seed=seed, seeds=seeds, import_plugins=True)
     check_same(record, identity(_config_written(cfg, plan_trials(cfg, spec_of(cfg)))), run_dir, "tune")
     return _tune(cfg, None, progress, plots, workers, scheduler, run_dir, None, max_memory)
-
-
-def recorded_source(record: dict, run_dir: Path, kind: str) -> tuple:
-    """(config file, overrides, seed, seeds) a tune or bench was started with."""
-    if not record.get("source"):
-        raise ConfigError(f"--resume {run_dir}: the {kind} was started from Python; give its config: gdlab {kind} "
-                          f"CONFIG --resume {run_dir}")
-    if not Path(record["source"]).is_file():
-        raise ConfigError(f"--resume {run_dir}: its config {record['source']} is not there any more; give it: "
-                          f"gdlab {kind} CONFIG --resume {run_dir}")
-    return record["source"], record.get("overrides", []), record.get("seed"), record.get("seeds")
-
-
-def resumable_record(run_dir: Path, kind: str) -> dict:
-    """What a tune or bench directory recorded when it started; ConfigError when it cannot be resumed."""
-    record = read_plan(run_dir) if run_dir.is_dir() else None
-    if record is None:
-        raise ConfigError(f"--resume {run_dir}: not a {kind} directory that can be resumed (no .batches/plan.json: "
-                          f"it finished, or it was not written by gdlab {kind})")
-    if record.get("kind", "sweep") != kind:
-        raise ConfigError(f"--resume {run_dir}: written by gdlab {record.get('kind', 'sweep')}; resume it with "
-                          f"gdlab {record.get('kind', 'sweep')} --resume {run_dir}")
-    return record
 
 
 def _tune(cfg: Config, out, progress, plots: bool, workers, scheduler, resume: Path | None,
