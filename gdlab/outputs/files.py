@@ -87,18 +87,10 @@ def atomic(path: Path) -> Iterator[IO[bytes]]:
     """Yield a binary file; when the block ends it is synced and renamed onto `path`, or removed if anything fails."""
     path = Path(path)
     fd, tmp = _temporary(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        _remove(tmp)
-        raise OutputError(describe(exc, path)) from None
-    except BaseException:
-        _remove(tmp)
-        raise
+    with _replacing(tmp, path), os.fdopen(fd, "wb") as f:  # the file is closed before it is renamed
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
 
 
 @contextmanager
@@ -109,10 +101,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path = Path(path)
     fd, tmp = _temporary(path, path.suffix)
     os.close(fd)
-    try:
+    with _replacing(tmp, path):
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+
+
+@contextmanager
+def _replacing(tmp: Path, path: Path) -> Iterator[None]:
+    """The block writes `tmp`; then it is renamed onto `path`. Any failure removes `tmp` (Ctrl-C included); an
+    OSError becomes one OutputError naming `path`."""
+    try:
+        yield
         os.replace(tmp, path)
     except OSError as exc:
         _remove(tmp)
